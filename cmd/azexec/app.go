@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/azexec/azexec/internal/fail"
+)
+
+// replaceProcess is set by main: only a real azexec process may replace
+// itself with COMMAND; in-process tests always supervise.
+var replaceProcess bool
+
+// streams are the I/O handles every command writes to, passed in so that
+// commands are testable without touching os.Stdout.
+type streams struct {
+	in          io.Reader
+	out, errOut io.Writer
+}
+
+// run is the whole command line: it returns the exit status instead of
+// exiting, so that deferred cleanup always runs.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	io := streams{in: stdin, out: stdout, errOut: stderr}
+	argv, command, hasCommand := splitCommand(args)
+	app := newApp(io, command, hasCommand)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return report(stderr, app.RunContext(ctx, argv))
+}
+
+// splitCommand separates azexec's own arguments from COMMAND at the first
+// "--", before the flag parser sees them: otherwise `azexec -- whoami`
+// would run the whoami subcommand instead of a program named whoami.
+func splitCommand(args []string) (own, command []string, has bool) {
+	i := slices.Index(args, "--")
+	if i < 0 {
+		return args, nil, false
+	}
+	return args[:i], args[i+1:], true
+}
+
+const appDescription = `azexec resolves an Azure identity the way the Azure SDKs' DefaultAzureCredential
+does, proves it by acquiring a token, and runs COMMAND with it. Credentials
+never reach disk, argv or a log line.
+
+IDENTITY SOURCES (--identity auto tries them in this order):
+   env        service principal: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET,
+              or AZURE_CLIENT_CERTIFICATE_PATH (PEM or PKCS#12; AZURE_CLIENT_CERTIFICATE_PASSWORD)
+   auth-file  the JSON of az ad sp create-for-rbac --sdk-auth (--auth-file or AZURE_AUTH_LOCATION)
+   workload   workload identity federation: AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, AZURE_CLIENT_ID
+   managed    managed identity (IMDS, App Service, Cloud Shell, Arc, ...); --client-id for user-assigned
+   cli        the Azure CLI login (az login)
+   azd        the Azure Developer CLI login (azd auth login)
+   AZURE_TOKEN_CREDENTIALS=dev|prod|<CredentialTypeName> narrows the chain as in the SDKs.
+
+THE CHILD'S ENVIRONMENT:
+   azexec's own environment, then each --env-file in order (later wins), then what azexec
+   sets: for a service principal AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET
+   (or the certificate variables), AZURE_SUBSCRIPTION_ID when known, and AZURE_AUTHORITY_HOST
+   outside the public cloud. For other identities the child's own SDK finds the same login.
+
+EXAMPLES:
+   azexec -- go run .                    run with whatever identity the chain finds
+   azexec --identity cli whoami          show who the Azure CLI login is
+   azexec --env-file .env -- make deploy
+   AZEXEC_LOG_LEVEL=debug azexec -- env  see every decision (never a value)
+
+` + exitHelp
+
+// newApp wires flags to options; each subcommand lives in its own file.
+func newApp(io streams, command []string, hasCommand bool) *cli.App {
+	app := &cli.App{
+		Name:                   "azexec",
+		Usage:                  "run a command with an Azure identity, without secrets on disk",
+		UsageText:              "azexec [options] -- COMMAND [ARGS...]\nazexec [options] whoami [--json]",
+		Description:            appDescription,
+		Reader:                 io.in,
+		Writer:                 io.out,
+		ErrWriter:              io.errOut,
+		Flags:                  globalFlags(),
+		HideHelpCommand:        true,
+		UseShortOptionHandling: false,
+		ExitErrHandler:         func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fail.New(fail.Usage, "%s", err).WithHint("run azexec --help")
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return fail.New(fail.Usage, "unknown command %q", c.Args().First()).
+					WithHint("to run a program, put -- before it: azexec -- %s", strings.Join(c.Args().Slice(), " "))
+			}
+			if !hasCommand || len(command) == 0 {
+				return fail.New(fail.Usage, "no command given").
+					WithHint("azexec [options] -- COMMAND [ARGS...], or azexec --help")
+			}
+			return runExec(c.Context, io, readGlobals(c), command)
+		},
+		Commands: []*cli.Command{whoamiCommand(io)},
+	}
+	return app
+}

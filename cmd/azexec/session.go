@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/azexec/azexec/internal/inject"
+	"github.com/azexec/azexec/internal/resolve"
+)
+
+// session is what every command that acts as an identity shares: the
+// logger, the environment the user configured, and the resolved identity.
+type session struct {
+	log      hclog.Logger
+	scrub    *scrubber
+	env      *inject.Env
+	id       *resolve.Identity
+	attempts []resolve.Attempt
+	detach   func()
+}
+
+// openSession builds the logger and the environment, then resolves the
+// identity. The caller must call close.
+func openSession(ctx context.Context, io streams, g globalOptions) (*session, error) {
+	l, scrub, err := newLogger(io.errOut, g.LogLevel, g.LogFormat)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l)}
+	s.env = inject.NewEnv(os.Environ())
+	for _, f := range g.EnvFiles {
+		vars, err := inject.ReadEnvFile(f)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		for _, v := range vars {
+			scrub.Add(v.Value)
+		}
+		inject.Apply(s.env, vars)
+		l.Debug("env file read", "file", f, "variables", len(vars))
+	}
+	cfg, sources, err := s.config(g)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	chain := &resolve.Chain{Sources: sources, OnSecret: scrub.Add}
+	s.id, s.attempts, err = chain.Resolve(ctx, cfg)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	l.Info("identity resolved", "source", s.id.Source, "kind", s.id.Kind, "tenant", s.id.TenantID, "client_id", s.id.ClientID)
+	return s, nil
+}
+
+// config turns the global options and the environment into the chain's
+// configuration and its list of sources.
+func (s *session) config(g globalOptions) (*resolve.Config, []resolve.Source, error) {
+	c, err := resolve.LookupCloud(g.Cloud)
+	if err != nil {
+		return nil, nil, err
+	}
+	if host, ok := s.env.Get("AZURE_AUTHORITY_HOST"); ok && host != "" {
+		if c, err = c.WithAuthorityHost(host); err != nil {
+			return nil, nil, err
+		}
+	}
+	atc, atcSet := s.env.Get("AZURE_TOKEN_CREDENTIALS")
+	sources, err := resolve.Select(g.Identity, atc, atcSet)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := &resolve.Config{
+		Env:           s.env.Get,
+		ProcessEnv:    os.LookupEnv,
+		LookPath:      exec.LookPath,
+		Cloud:         c,
+		CloudExplicit: g.CloudSet,
+		AuthFile:      g.AuthFile,
+		ClientID:      g.ClientID,
+		Logger:        s.log,
+	}
+	return cfg, sources, nil
+}
+
+func (s *session) close() {
+	if s.detach != nil {
+		s.detach()
+	}
+}

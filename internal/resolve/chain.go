@@ -1,0 +1,169 @@
+package resolve
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/azexec/azexec/internal/fail"
+)
+
+// SourceNames lists the sources in the order --identity auto tries them.
+var SourceNames = []string{"env", "auth-file", "workload", "managed", "cli", "azd"}
+
+// NewSource returns the source with the given name.
+func NewSource(name string) (Source, bool) {
+	switch name {
+	case "env":
+		return envSource{}, true
+	case "auth-file":
+		return authFileSource{}, true
+	case "workload":
+		return workloadSource{}, true
+	case "managed":
+		return managedSource{}, true
+	case "cli":
+		return cliSource{}, true
+	case "azd":
+		return azdSource{}, true
+	}
+	return nil, false
+}
+
+// Chain tries sources in order until one proves an identity.
+type Chain struct {
+	Sources []Source
+	// Timeout bounds each source's proof request (the CLI sources run a
+	// subprocess that may hang on a prompt). Zero means 30 seconds.
+	Timeout time.Duration
+	// OnSecret is told every secret and token the chain handles, so that
+	// the log sink can scrub them should one ever reach a log line.
+	OnSecret func(string)
+}
+
+// ChainError is returned when no source proved an identity. It carries
+// every attempt so the caller can list them.
+type ChainError struct {
+	Err      *fail.Error
+	Attempts []Attempt
+}
+
+func (e *ChainError) Error() string { return e.Err.Error() }
+
+// Unwrap exposes the *fail.Error for the exit-code table.
+func (e *ChainError) Unwrap() error { return e.Err }
+
+// Resolve runs the chain. On success the returned attempts end with the
+// winner; on failure the error is a *ChainError.
+func (ch *Chain) Resolve(ctx context.Context, cfg *Config) (*Identity, []Attempt, error) {
+	var attempts []Attempt
+	for _, src := range ch.Sources {
+		id, a, stop := ch.try(ctx, cfg, src)
+		attempts = append(attempts, a)
+		cfg.logger().Debug("identity source tried", "source", a.Source, "status", a.Status, "reason", a.Reason)
+		if id != nil {
+			return id, attempts, nil
+		}
+		if stop {
+			e := fail.New(fail.Identity, "%s: %s", a.Source, a.Reason)
+			e.Hint = a.Hint
+			return nil, attempts, &ChainError{Err: e, Attempts: attempts}
+		}
+	}
+	e := fail.New(fail.Identity, "no azure identity found")
+	e.Hint = noIdentityHint(attempts)
+	return nil, attempts, &ChainError{Err: e, Attempts: attempts}
+}
+
+// try loads and proves one source. stop reports that the chain must end
+// here: the source was configured and its authentication failed.
+func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, Attempt, bool) {
+	a := Attempt{Source: src.Name()}
+	cand, err := src.Load(cfg)
+	if err != nil {
+		a = ch.classify(a, src, err, false)
+		return nil, a, a.Status == StatusFailed
+	}
+	if cand.Identity.SP != nil && ch.OnSecret != nil {
+		ch.OnSecret(cand.Identity.SP.ClientSecret.Reveal())
+		ch.OnSecret(cand.Identity.SP.CertificatePassword.Reveal())
+	}
+	timeout := ch.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if cand.Probe != nil {
+		if err := cand.Probe(ctx); err != nil {
+			return nil, ch.classify(a, src, err, cand.Continue), false
+		}
+	}
+	cred := newCachingCredential(cand.Credential)
+	scope := cfg.Scope
+	if scope == "" {
+		scope = cand.Identity.Cloud.ARMScope()
+	}
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+	if err != nil {
+		a = ch.classify(a, src, err, cand.Continue)
+		return nil, a, a.Status == StatusFailed && !cand.Continue
+	}
+	if ch.OnSecret != nil {
+		ch.OnSecret(tok.Token)
+	}
+	id := cand.Identity
+	id.Source = src.Name()
+	id.Credential = cred
+	id.ExpiresOn = tok.ExpiresOn
+	fillFromClaims(&id, parseClaims(tok.Token))
+	a.Status = StatusOK
+	return &id, a, false
+}
+
+func fillFromClaims(id *Identity, c claims) {
+	if c.TenantID != "" {
+		id.TenantID = c.TenantID
+	}
+	if c.ObjectID != "" {
+		id.ObjectID = c.ObjectID
+	}
+	if id.ClientID == "" {
+		id.ClientID = c.clientID()
+	}
+	id.User = c.user()
+}
+
+// classify turns a source's error into an attempt: unavailable sources are
+// skipped, everything else failed, with a hint when the cause is known.
+func (ch *Chain) classify(a Attempt, src Source, err error, developer bool) Attempt {
+	if IsUnavailable(err) {
+		a.Status, a.Reason = StatusSkipped, err.Error()
+		return a
+	}
+	a.Status = StatusFailed
+	a.Reason, a.Hint = explain(src.Name(), err)
+	return a
+}
+
+// configError is returned by Load for a configuration that is present but
+// unusable (a missing certificate file, a malformed auth file): the chain
+// stops there instead of falling through to another identity.
+func configError(format string, args ...any) error {
+	return &fail.Error{Kind: fail.Identity, Msg: fmt.Sprintf(format, args...)}
+}
+
+func noIdentityHint(attempts []Attempt) string {
+	var names []string
+	for _, a := range attempts {
+		names = append(names, a.Source)
+	}
+	if len(names) == 0 {
+		return "AZURE_TOKEN_CREDENTIALS selects no source azexec supports"
+	}
+	return "configure one of: " + strings.Join(names, ", ") +
+		" (for local development: az login; see azexec --help)"
+}

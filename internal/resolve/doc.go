@@ -1,0 +1,21 @@
+// Package resolve finds the Azure identity azexec acts as.
+//
+// It follows the order the Azure SDKs document for DefaultAzureCredential
+// (environment, workload identity, managed identity, Azure CLI, Azure
+// Developer CLI) and inserts the legacy SDK auth file after the environment,
+// because both are explicit, local configuration. Each source is a small type
+// that first decides, without network traffic, whether it is configured at
+// all; the chain then proves the first configured source by acquiring one
+// token, because nothing in the SDK authenticates before a request is made.
+//
+// The chain keeps an Attempt for every source it looked at, so that `azexec
+// whoami` and error messages can say why each source was skipped or failed.
+// A source that is merely unavailable lets the chain move on; an
+// authentication failure of an explicit configuration (a wrong client secret)
+// ends it, as in the SDK, so that a broken service principal is never
+// silently replaced by the developer's own az login.
+//
+// Secrets held here are of type Secret, whose String, GoString and JSON forms
+// are redacted: a value can only leave through Reveal, which makes every place
+// that hands a secret on easy to find.
+package resolve

@@ -1,0 +1,58 @@
+package resolve
+
+import (
+	"strings"
+
+	"github.com/azexec/azexec/internal/fail"
+)
+
+// tokenCredentialNames maps the SDK's credential type names, as accepted by
+// AZURE_TOKEN_CREDENTIALS, to azexec's sources.
+var tokenCredentialNames = map[string]string{
+	"environmentcredential":       "env",
+	"workloadidentitycredential":  "workload",
+	"managedidentitycredential":   "managed",
+	"azureclicredential":          "cli",
+	"azuredeveloperclicredential": "azd",
+}
+
+// Select returns the sources to try. An explicit --identity NAME wins;
+// with auto, AZURE_TOKEN_CREDENTIALS narrows the chain exactly as the SDK
+// documents: "dev" keeps the developer logins, "prod" the deployed
+// sources (the auth file counts as deployed configuration, like the
+// environment), a credential type name keeps that one, and anything else,
+// the empty string included, is an error.
+func Select(identity string, atc string, atcSet bool) ([]Source, error) {
+	identity = strings.ToLower(strings.TrimSpace(identity))
+	if identity != "" && identity != "auto" {
+		s, ok := NewSource(identity)
+		if !ok {
+			return nil, fail.New(fail.Usage, "unknown identity source %q", identity).
+				WithHint("use auto or one of: %s", strings.Join(SourceNames, ", "))
+		}
+		return []Source{s}, nil
+	}
+	names := SourceNames
+	if atcSet {
+		switch v := strings.ToLower(atc); {
+		case v == "dev":
+			names = []string{"cli", "azd"}
+		case v == "prod":
+			names = []string{"env", "auth-file", "workload", "managed"}
+		case tokenCredentialNames[v] != "":
+			names = []string{tokenCredentialNames[v]}
+		case v == "azurepowershellcredential":
+			return nil, fail.New(fail.Usage, "AZURE_TOKEN_CREDENTIALS=%q selects Azure PowerShell, which azexec does not support", atc).
+				WithHint("use dev, prod, or one of EnvironmentCredential, WorkloadIdentityCredential, ManagedIdentityCredential, AzureCLICredential, AzureDeveloperCLICredential")
+		default:
+			return nil, fail.New(fail.Usage, "invalid AZURE_TOKEN_CREDENTIALS value %q", atc).
+				WithHint("use dev, prod, or a credential type name such as AzureCLICredential; or unset it")
+		}
+	}
+	var out []Source
+	for _, n := range names {
+		s, _ := NewSource(n)
+		out = append(out, s)
+	}
+	return out, nil
+}

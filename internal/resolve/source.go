@@ -1,0 +1,120 @@
+package resolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Config is what every source may read. Lookups are functions so that the
+// chain can run on the environment azexec builds (process environment plus
+// env files) and tests can run on a map.
+type Config struct {
+	// Env looks up the environment the user configured: the process
+	// environment with --env-file values applied.
+	Env func(string) (string, bool)
+	// ProcessEnv looks up azexec's own process environment. Managed
+	// identity and the CLI sources use it because the SDK reads
+	// os.Getenv and runs az with os.Environ().
+	ProcessEnv func(string) (string, bool)
+	// LookPath finds executables on the process PATH (exec.LookPath).
+	LookPath func(string) (string, error)
+
+	Cloud         Cloud
+	CloudExplicit bool   // --cloud was given
+	AuthFile      string // --auth-file
+	ClientID      string // --client-id: user-assigned managed identity
+	// Scope proves the identity; the cloud's Resource Manager scope when
+	// empty.
+	Scope string
+
+	ClientOptions policy.ClientOptions
+	Logger        hclog.Logger
+}
+
+func (c *Config) env(k string) string {
+	if c.Env == nil {
+		return ""
+	}
+	v, _ := c.Env(k)
+	return v
+}
+
+func (c *Config) processEnv(k string) string {
+	if c.ProcessEnv == nil {
+		return ""
+	}
+	v, _ := c.ProcessEnv(k)
+	return v
+}
+
+func (c *Config) logger() hclog.Logger {
+	if c.Logger == nil {
+		return hclog.NewNullLogger()
+	}
+	return c.Logger
+}
+
+// Source is one way of finding an identity. Load must not touch the
+// network: it decides from the environment and the file system whether the
+// source is configured, and returns an *UnavailableError when it is not.
+type Source interface {
+	Name() string
+	Load(cfg *Config) (*Candidate, error)
+}
+
+// Candidate is a configured source's credential, waiting to be proven by
+// one token request.
+type Candidate struct {
+	Credential azcore.TokenCredential
+	// Identity holds what is known before any request: tenant and client
+	// id, service principal, subscription, cloud. The chain completes it
+	// from the proof token's claims.
+	Identity Identity
+	// Probe, when set, runs before the token request and returns an
+	// *UnavailableError when the source's service is not there (IMDS off
+	// Azure), so the chain does not wait for the SDK's retries.
+	Probe func(ctx context.Context) error
+	// Continue lets the chain move on after a failed token request. The
+	// developer logins (az, azd) set it, as DefaultAzureCredential does.
+	Continue bool
+}
+
+// UnavailableError says a source is not configured or not reachable here;
+// the chain moves on to the next source.
+type UnavailableError struct {
+	Reason string
+}
+
+func (e *UnavailableError) Error() string { return e.Reason }
+
+func unavailable(format string, args ...any) error {
+	return &UnavailableError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// IsUnavailable reports whether err says the source is not there.
+func IsUnavailable(err error) bool {
+	var u *UnavailableError
+	return errors.As(err, &u)
+}
+
+// clientOptions returns the SDK client options for the selected cloud.
+func (c *Config) clientOptions() policy.ClientOptions {
+	o := c.ClientOptions
+	o.Cloud = c.Cloud.Configuration()
+	return o
+}
+
+// allowedTenants is AZURE_ADDITIONALLY_ALLOWED_TENANTS, as the SDK reads it.
+func (c *Config) allowedTenants() []string {
+	v := c.env("AZURE_ADDITIONALLY_ALLOWED_TENANTS")
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ";")
+}
