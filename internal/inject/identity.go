@@ -1,0 +1,55 @@
+package inject
+
+import (
+	"strconv"
+
+	"github.com/azexec/azexec/internal/resolve"
+)
+
+// azexecOrigin marks variables azexec itself sets, so `azexec env` and the
+// debug log can tell them from the user's.
+var azexecOrigin = Origin{Kind: "azexec"}
+
+// ServicePrincipalEnv gives the child the variables every Azure SDK's
+// EnvironmentCredential reads, for an identity azexec holds the credential
+// of. Stale variables of the other credential kind are removed, so the
+// child's SDK cannot pick a different credential than the one azexec
+// proved. It returns the names set, for the log. Identities azexec holds no
+// credential for (managed, workload, az, azd) change nothing: the child's
+// own SDK finds the same login.
+func ServicePrincipalEnv(env *Env, id *resolve.Identity) []string {
+	if id == nil || id.SP == nil {
+		return nil
+	}
+	sp := id.SP
+	var set []string
+	put := func(k, v string) {
+		env.Set(k, v, azexecOrigin)
+		set = append(set, k)
+	}
+	put("AZURE_TENANT_ID", sp.TenantID)
+	put("AZURE_CLIENT_ID", sp.ClientID)
+	if sp.ClientSecret != "" {
+		put("AZURE_CLIENT_SECRET", sp.ClientSecret.Reveal())
+		env.Unset("AZURE_CLIENT_CERTIFICATE_PATH")
+		env.Unset("AZURE_CLIENT_CERTIFICATE_PASSWORD")
+	} else {
+		env.Unset("AZURE_CLIENT_SECRET")
+		put("AZURE_CLIENT_CERTIFICATE_PATH", sp.CertificatePath)
+		if sp.CertificatePassword != "" {
+			put("AZURE_CLIENT_CERTIFICATE_PASSWORD", sp.CertificatePassword.Reveal())
+		} else {
+			env.Unset("AZURE_CLIENT_CERTIFICATE_PASSWORD")
+		}
+		if sp.SendCertificateChain {
+			put("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", strconv.FormatBool(true))
+		}
+	}
+	if id.Subscription != "" {
+		put("AZURE_SUBSCRIPTION_ID", id.Subscription)
+	}
+	if id.Cloud.AuthorityHost != resolve.Clouds["public"].AuthorityHost {
+		put("AZURE_AUTHORITY_HOST", id.Cloud.AuthorityHost)
+	}
+	return set
+}
