@@ -1,0 +1,191 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/internal/inject"
+	"github.com/azexec/azexec/internal/providers"
+)
+
+// pendingRef is one variable whose value is a Key Vault reference.
+type pendingRef struct {
+	variable string
+	origin   inject.Origin
+	ref      providers.Reference
+}
+
+// resolvedRef is one reference resolved, as whoami --json and the debug
+// log report it: where it was and what was read, never the value.
+type resolvedRef struct {
+	Variable string `json:"variable"`
+	Origin   string `json:"origin"`
+	Vault    string `json:"vault"`
+	VaultURL string `json:"vaultUrl"`
+	Secret   string `json:"secret"`
+	Version  string `json:"version"`
+}
+
+// resolveReferences replaces every Key Vault reference in the session's
+// environment by its secret, keeping each variable's origin. Every
+// reference is parsed and checked before the first request, and all
+// syntax errors are reported together (exit 2). Then the secrets are
+// fetched concurrently; all or nothing: if one fails, the environment is
+// left as it was and the error lists every failure (exit 4).
+func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]resolvedRef, error) {
+	if err := checkFetchOptions(g); err != nil {
+		return nil, err
+	}
+	refs, err := findReferences(s.env)
+	if err != nil || len(refs) == 0 {
+		return nil, err
+	}
+	f := &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID,
+		Concurrency: g.Concurrency, Timeout: g.Timeout}
+	s.log.Debug("resolving key vault references", "references", len(refs), "concurrency", g.Concurrency, "timeout", g.Timeout)
+	start := time.Now()
+	all := make([]providers.Reference, len(refs))
+	for i, r := range refs {
+		all[i] = r.ref
+	}
+	results := f.Fetch(ctx, all)
+	for _, res := range results {
+		s.scrub.Add(res.Value.Reveal()) // before anything else is logged
+	}
+	if err := fetchFailures(refs, results); err != nil {
+		return nil, err
+	}
+	resolved := make([]resolvedRef, len(refs))
+	for i, r := range refs {
+		s.env.Set(r.variable, results[i].Value.Reveal(), r.origin)
+		resolved[i] = resolvedRef{Variable: r.variable, Origin: r.origin.String(), Vault: r.ref.Vault(),
+			VaultURL: r.ref.VaultURL(s.id.Cloud), Secret: r.ref.Secret, Version: results[i].Version}
+		s.log.Debug("key vault reference resolved", "variable", r.variable, "origin", resolved[i].Origin,
+			"vault", resolved[i].Vault, "secret", r.ref.Secret, "version", results[i].Version)
+	}
+	s.log.Info("key vault references resolved", "references", len(refs), "elapsed", time.Since(start).Round(time.Millisecond))
+	return resolved, nil
+}
+
+// checkReferences is an openSession check: every reference's syntax and
+// the fetch options, before the identity is resolved.
+func checkReferences(g globalOptions) func(*session) error {
+	return func(s *session) error {
+		if err := checkFetchOptions(g); err != nil {
+			return err
+		}
+		_, err := findReferences(s.env)
+		return err
+	}
+}
+
+// checkFetchOptions validates --concurrency and --timeout.
+func checkFetchOptions(g globalOptions) error {
+	if g.Concurrency < 1 {
+		return fail.New(fail.Usage, "--concurrency must be at least 1, not %d", g.Concurrency).
+			WithHint("the default, %d, suits most vaults", providers.DefaultConcurrency)
+	}
+	if g.Timeout <= 0 {
+		return fail.New(fail.Usage, "--timeout must be positive, not %s", g.Timeout).
+			WithHint("give a duration such as 60s or 2m")
+	}
+	return nil
+}
+
+// findReferences parses every variable that is written as a reference,
+// in the order of their origins (the process environment, then each file
+// line by line), and reports all syntax errors at once.
+func findReferences(env *inject.Env) ([]pendingRef, error) {
+	var refs []pendingRef
+	var problems []string
+	for _, k := range referenceNames(env) {
+		v, _ := env.Get(k)
+		ref, err := providers.ParseReference(v)
+		if err != nil {
+			problems = append(problems, k+" ("+env.Origin(k).String()+"): "+err.Error())
+			continue
+		}
+		refs = append(refs, pendingRef{variable: k, origin: env.Origin(k), ref: ref})
+	}
+	if len(problems) == 0 {
+		return refs, nil
+	}
+	return nil, fail.New(fail.Usage, "%s", listProblems("invalid key vault reference in", "invalid key vault references", problems, nil)).
+		WithHint("write %s", providers.Syntax)
+}
+
+// referenceNames returns the variables whose values are references,
+// sorted by origin: process environment first, then by file and line,
+// then by name.
+func referenceNames(env *inject.Env) []string {
+	var names []string
+	for _, k := range env.Keys() {
+		if v, _ := env.Get(k); providers.IsReference(v) {
+			names = append(names, k)
+		}
+	}
+	slices.SortStableFunc(names, func(a, b string) int {
+		oa, ob := env.Origin(a), env.Origin(b)
+		return cmp.Or(
+			cmp.Compare(boolInt(oa.Kind != inject.OriginProcess), boolInt(ob.Kind != inject.OriginProcess)),
+			cmp.Compare(oa.File, ob.File),
+			cmp.Compare(oa.Line, ob.Line))
+	})
+	return names
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// fetchFailures lists every reference that could not be read, each with
+// its own hint, or returns nil.
+func fetchFailures(refs []pendingRef, results []providers.Result) error {
+	var problems, hints []string
+	for i, r := range refs {
+		e := results[i].Err
+		if e == nil && strings.IndexByte(results[i].Value.Reveal(), 0) >= 0 {
+			e = &providers.FetchError{Ref: r.ref, Status: 200, Reason: "the secret holds a NUL byte",
+				Hint: "an environment variable cannot hold a NUL byte: store the secret encoded (base64)"}
+		}
+		if e == nil {
+			continue
+		}
+		problems = append(problems, r.variable+" ("+r.origin.String()+"): "+e.Error())
+		hints = append(hints, e.Hint)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	err := fail.New(fail.Fetch, "%s", listProblems("key vault reference not resolved:",
+		fmt.Sprintf("key vault references not resolved (%d of %d)", len(problems), len(refs)), problems, hints))
+	if len(problems) == 1 {
+		return err.WithHint("%s", hints[0])
+	}
+	return err.WithHint("nothing was started: every reference must resolve; see the hint under each")
+}
+
+// listProblems formats one problem on the error line itself, or several
+// on lines of their own, each followed by its hint when there is one.
+func listProblems(one, many string, problems, hints []string) string {
+	if len(problems) == 1 {
+		return one + " " + problems[0]
+	}
+	var b strings.Builder
+	b.WriteString(many + ":")
+	for i, p := range problems {
+		b.WriteString("\n  " + p)
+		if i < len(hints) && hints[i] != "" {
+			b.WriteString("\n    hint: " + hints[i])
+		}
+	}
+	return b.String()
+}

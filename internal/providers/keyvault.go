@@ -1,0 +1,203 @@
+package providers
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+
+	"github.com/azexec/azexec/internal/resolve"
+)
+
+// Defaults for a Fetcher, also the defaults of --concurrency and --timeout.
+const (
+	// DefaultConcurrency bounds the secrets fetched at once: enough to hide
+	// latency, far below Key Vault's per-vault throttling limits.
+	DefaultConcurrency = 16
+	// DefaultTimeout bounds the whole resolution, retries included.
+	DefaultTimeout = 60 * time.Second
+)
+
+// Fetcher fetches Key Vault secrets with an identity's credential. The
+// azsecrets client does the protocol (the 401 challenge that names the
+// vault's tenant, the token, the request); the credential caches tokens
+// per tenant and scope, so a whole run costs one token request per tenant
+// however many vaults and secrets it reads.
+type Fetcher struct {
+	Credential azcore.TokenCredential
+	Cloud      resolve.Cloud
+	// ObjectID is the identity's object id, for the hint on 403.
+	ObjectID string
+	// Concurrency bounds the requests in flight (DefaultConcurrency if 0).
+	Concurrency int
+	// Timeout bounds the whole Fetch (DefaultTimeout if 0).
+	Timeout time.Duration
+	// Transport replaces azcore's HTTP client; nil in production (the
+	// binary trusts a test CA through SSL_CERT_FILE).
+	Transport policy.Transporter
+	// RetryDelay is the first back-off for a throttled or failed request
+	// that names no Retry-After (500ms if 0); tests shorten it.
+	RetryDelay time.Duration
+}
+
+// Result is the outcome of one reference: its secret and the version
+// read, or why it failed.
+type Result struct {
+	// Value is the secret; it prints as [redacted].
+	Value resolve.Secret
+	// Version is the version read, from the secret's id: for a reference
+	// without a version, the latest one at the time of reading.
+	Version string
+	Err     *FetchError
+}
+
+// Fetch resolves refs concurrently and returns one result per reference,
+// in the same order. Identical references (the same vault, secret and
+// version, in whatever form or case) are fetched once. Fetch always reads
+// every reference, so that the caller can report every failure at once.
+func (f *Fetcher) Fetch(ctx context.Context, refs []Reference) []Result {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout())
+	defer cancel()
+	keys, unique := f.dedupe(refs)
+	clients := make(map[string]vaultClient)
+	for _, r := range unique {
+		u := r.VaultURL(f.Cloud)
+		if _, ok := clients[u]; !ok {
+			c, err := f.newClient(r)
+			clients[u] = vaultClient{c, err}
+		}
+	}
+	byKey := f.fetchAll(ctx, unique, clients)
+	out := make([]Result, len(refs))
+	for i, k := range keys {
+		out[i] = byKey[k]
+	}
+	return out
+}
+
+// dedupe returns each reference's key, and the distinct references in
+// first-seen order.
+func (f *Fetcher) dedupe(refs []Reference) (keys []string, unique []Reference) {
+	seen := make(map[string]bool)
+	for _, r := range refs {
+		k := r.Key(f.Cloud)
+		keys = append(keys, k)
+		if !seen[k] {
+			seen[k] = true
+			unique = append(unique, r)
+		}
+	}
+	return keys, unique
+}
+
+// fetchAll runs a bounded pool of workers over the distinct references.
+func (f *Fetcher) fetchAll(ctx context.Context, refs []Reference, clients map[string]vaultClient) map[string]Result {
+	jobs := make(chan Reference)
+	var mu sync.Mutex
+	results := make(map[string]Result, len(refs))
+	var wg sync.WaitGroup
+	for range min(f.concurrency(), len(refs)) {
+		wg.Go(func() {
+			for r := range jobs {
+				res := f.fetchOne(ctx, clients[r.VaultURL(f.Cloud)], r)
+				mu.Lock()
+				results[r.Key(f.Cloud)] = res
+				mu.Unlock()
+			}
+		})
+	}
+	for _, r := range refs {
+		jobs <- r
+	}
+	close(jobs)
+	wg.Wait()
+	return results
+}
+
+// vaultClient is one vault's client, or why it could not be built.
+type vaultClient struct {
+	c   *azsecrets.Client
+	err error
+}
+
+// fetchOne reads one secret, waiting out throttling until the timeout.
+func (f *Fetcher) fetchOne(ctx context.Context, vc vaultClient, r Reference) Result {
+	var th throttling
+	if vc.err != nil {
+		return Result{Err: f.explain(ctx, r, &th, vc.err)}
+	}
+	for {
+		resp, err := vc.c.GetSecret(ctx, r.Secret, r.Version, nil)
+		if err == nil {
+			return f.result(r, resp)
+		}
+		d, again := th.next(ctx, err, f.retryDelay())
+		if !again {
+			return Result{Err: f.explain(ctx, r, &th, err)}
+		}
+		if !sleep(ctx, d) {
+			return Result{Err: f.explain(ctx, r, &th, ctx.Err())}
+		}
+	}
+}
+
+// result turns an answer into a Result.
+func (f *Fetcher) result(r Reference, resp azsecrets.GetSecretResponse) Result {
+	if resp.Value == nil {
+		return Result{Err: &FetchError{Ref: r, VaultURL: r.VaultURL(f.Cloud), Status: http.StatusOK,
+			Reason: "the secret has no value", Hint: "set a value: az keyvault secret set"}}
+	}
+	res := Result{Value: resolve.Secret(*resp.Value), Version: r.Version}
+	if resp.ID != nil {
+		if v := resp.ID.Version(); v != "" {
+			res.Version = v
+		}
+	}
+	return res
+}
+
+// newClient builds the azsecrets client of r's vault. Only an emulator on
+// loopback gets the challenge resource check relaxed: for any other host
+// the SDK's check keeps a token from being sent where it does not belong.
+func (f *Fetcher) newClient(r Reference) (*azsecrets.Client, error) {
+	opts := &azsecrets.ClientOptions{
+		ClientOptions: policy.ClientOptions{
+			Transport: f.Transport,
+			Retry:     f.retryOptions(),
+		},
+		DisableChallengeResourceVerification: r.Emulator(),
+	}
+	return azsecrets.NewClient(r.VaultURL(f.Cloud), withoutCAE{f.Credential}, opts)
+}
+
+// withoutCAE asks for ordinary tokens where azsecrets asks for tokens
+// with continuous access evaluation. azidentity serves those from a second
+// MSAL client, which discovers the authority again (one more round trip
+// before the first secret); a resolution that lasts seconds gains nothing
+// from revocation events, and the token the identity's proof already
+// warmed up serves it as well.
+type withoutCAE struct{ azcore.TokenCredential }
+
+// GetToken implements azcore.TokenCredential.
+func (c withoutCAE) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	o.EnableCAE = false
+	return c.TokenCredential.GetToken(ctx, o)
+}
+
+func (f *Fetcher) concurrency() int {
+	if f.Concurrency <= 0 {
+		return DefaultConcurrency
+	}
+	return f.Concurrency
+}
+
+func (f *Fetcher) timeout() time.Duration {
+	if f.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return f.Timeout
+}
