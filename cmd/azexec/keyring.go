@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"golang.org/x/term"
+
+	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/internal/profile"
+	"github.com/azexec/azexec/internal/resolve"
+)
+
+// This file connects the commands to internal/profile: the store of the
+// run, the file keyring's passphrase, reading a secret without echo, and
+// the persistent token cache the chain uses.
+
+// keyringPasswordVar holds the encrypted file keyring's passphrase for
+// runs without a terminal (CI, kubectl plugins, tests).
+const keyringPasswordVar = "AZEXEC_KEYRING_PASSWORD"
+
+// newStore returns the profile store in the user's config directory, with
+// --keyring-backend applied and the passphrase taken from
+// AZEXEC_KEYRING_PASSWORD or the terminal. onSecret learns the passphrase,
+// so the log scrubs it.
+func newStore(io streams, g globalOptions, onSecret func(string)) (*profile.Store, error) {
+	if err := profile.CheckBackend(g.KeyringBackend); err != nil {
+		return nil, err
+	}
+	dir, err := profile.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	return profile.NewStore(dir, g.KeyringBackend, passphraseFunc(io, onSecret)), nil
+}
+
+// sessionStore is newStore for commands that act as an identity: they need
+// a store only when a profile is named or a keyring backend is chosen, and
+// must not fail for want of a HOME otherwise.
+func sessionStore(io streams, g globalOptions, onSecret func(string)) (*profile.Store, error) {
+	if g.Profile == "" && g.KeyringBackend == "" {
+		return nil, nil
+	}
+	return newStore(io, g, onSecret)
+}
+
+// passphraseFunc reads the file keyring's passphrase from
+// AZEXEC_KEYRING_PASSWORD, else from the terminal when allowed; a new
+// keyring's is asked for twice.
+func passphraseFunc(io streams, onSecret func(string)) profile.PassphraseFunc {
+	return func(dir string, interactive, confirm bool) (string, error) {
+		if p := os.Getenv(keyringPasswordVar); p != "" {
+			onSecret(p)
+			return p, nil
+		}
+		if !interactive {
+			return "", profile.ErrNoPassphrase
+		}
+		p, err := readHidden(io, "passphrase of the encrypted keyring "+dir)
+		if err != nil {
+			return "", err
+		}
+		if confirm {
+			again, err := readHidden(io, "the same passphrase again (the keyring is new)")
+			if err != nil {
+				return "", err
+			}
+			if again != p {
+				return "", fail.New(fail.Usage, "the passphrases differ").
+					WithHint("run the command again; nothing was stored")
+			}
+		}
+		onSecret(p)
+		return p, nil
+	}
+}
+
+// readHidden reads one line from the terminal without echo: stdin when it
+// is a terminal, else the controlling terminal (/dev/tty), so that a
+// secret piped on stdin and a passphrase typed can both be had. Without a
+// terminal it returns profile.ErrNoPassphrase.
+func readHidden(io streams, prompt string) (string, error) {
+	if f, ok := io.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return readHiddenFrom(int(f.Fd()), io.errOut, prompt)
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", profile.ErrNoPassphrase
+	}
+	defer tty.Close()
+	if !term.IsTerminal(int(tty.Fd())) {
+		return "", profile.ErrNoPassphrase
+	}
+	return readHiddenFrom(int(tty.Fd()), tty, prompt)
+}
+
+func readHiddenFrom(fd int, w io.Writer, prompt string) (string, error) {
+	fmt.Fprintf(w, "azexec: %s: ", prompt)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(w)
+	if err != nil {
+		return "", fail.New(fail.Usage, "cannot read from the terminal: %s", err)
+	}
+	return string(b), nil
+}
+
+// maxSecret bounds what is read from stdin: a client secret is about 40
+// bytes, a certificate password rarely more than a hundred.
+const maxSecret = 64 << 10
+
+// readSecret reads a profile's secret: from the terminal without echo when
+// stdin is one, else from stdin (one line; the trailing newline is
+// dropped). Never from argv or the environment, where other processes and
+// shell history would see it. empty allows an empty value (a certificate
+// without a password).
+func readSecret(io streams, what string, empty bool) (profile.Secret, error) {
+	var v string
+	if f, ok := io.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		s, err := readHiddenFrom(int(f.Fd()), io.errOut, what)
+		if err != nil {
+			return "", err
+		}
+		v = s
+	} else {
+		s, err := readStdinSecret(io.in, what)
+		if err != nil {
+			return "", err
+		}
+		v = s
+	}
+	if v == "" && !empty {
+		return "", fail.New(fail.Usage, "no %s given", what).
+			WithHint("type it at the prompt, or pipe it on stdin: ... | azexec profile add NAME --tenant T --client-id C")
+	}
+	return profile.Secret(v), nil
+}
+
+// readStdinSecret reads the whole of stdin as one line.
+func readStdinSecret(r io.Reader, what string) (string, error) {
+	if r == nil {
+		return "", nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxSecret+1))
+	if err != nil {
+		return "", fail.New(fail.Usage, "cannot read the %s from stdin: %s", what, err)
+	}
+	if len(b) > maxSecret {
+		return "", fail.New(fail.Usage, "the %s on stdin is longer than %d bytes", what, maxSecret).
+			WithHint("pipe only the secret itself")
+	}
+	b = bytes.TrimRight(b, "\r\n")
+	if bytes.ContainsAny(b, "\r\n") {
+		return "", fail.New(fail.Usage, "the %s on stdin spans several lines", what).
+			WithHint("pipe only the secret, on one line")
+	}
+	return string(b), nil
+}
+
+// withProfileDefaults applies the named profile's default env files and
+// inject mode where the command line and the AZEXEC_* variables give none.
+// An unknown profile is a usage error here, before anything else runs.
+func withProfileDefaults(g globalOptions) (globalOptions, error) {
+	if g.Profile == "" {
+		return g, nil
+	}
+	if err := profile.CheckName(g.Profile); err != nil {
+		return g, err
+	}
+	dir, err := profile.DefaultDir()
+	if err != nil {
+		return g, err
+	}
+	p, err := profile.NewStore(dir, "", nil).Get(g.Profile)
+	if err != nil {
+		return g, err
+	}
+	if !g.InjectSet && p.Inject != "" {
+		g.Inject = p.Inject
+	}
+	if len(g.EnvFiles) == 0 {
+		g.EnvFiles = p.EnvFiles
+	}
+	return g, nil
+}
+
+// selectSources is the chain's sources: the profile alone when one is
+// named, else what --identity and AZURE_TOKEN_CREDENTIALS select.
+func selectSources(g globalOptions, atc string, atcSet bool) ([]resolve.Source, error) {
+	if g.Profile != "" {
+		return resolve.SelectProfile(g.Identity, g.Profile)
+	}
+	return resolve.Select(g.Identity, atc, atcSet)
+}
+
+// tokenCache returns the chain's persistent cache hook, or nil. The cache
+// lives in the keyring, so it is on whenever azexec uses one: with a
+// profile (its own keyring, already unlocked for its secret) or when
+// --keyring-backend names one; never with --no-cache. A keyring that
+// cannot be opened without a prompt leaves the cache off, never the
+// command failing.
+func (s *session) tokenCache(g globalOptions) func(resolve.CacheID, azcore.TokenCredential) azcore.TokenCredential {
+	if g.NoCache || s.store == nil {
+		s.log.Debug("persistent token cache off", "no_cache", g.NoCache)
+		return nil
+	}
+	store := s.store
+	open := func() (*profile.Keyring, error) {
+		if g.Profile != "" {
+			p, err := store.Get(g.Profile)
+			if err != nil {
+				return nil, err
+			}
+			return store.Keyring(store.BackendFor(p), true)
+		}
+		return store.Keyring(g.KeyringBackend, false)
+	}
+	c := profile.NewTokenCache(open, s.log.Named("cache"))
+	return func(id resolve.CacheID, cred azcore.TokenCredential) azcore.TokenCredential {
+		return c.Wrap(id.Identity, id.Tenant, id.Binding, cred)
+	}
+}

@@ -1,0 +1,272 @@
+package profile
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/99designs/keyring"
+
+	"github.com/azexec/azexec/internal/fail"
+)
+
+// BackendNames are the keyring backends --keyring-backend accepts, in the
+// library's own spelling.
+var BackendNames = []string{"keychain", "wincred", "secret-service", "kwallet", "keyctl", "pass", "file"}
+
+// DefaultBackends are tried in order when no backend is named: the
+// platform's native store, then the encrypted file for headless machines.
+// The kernel keyring and pass are never picked silently: the first loses
+// everything at reboot, the second needs a GPG setup of its own.
+func DefaultBackends() []string {
+	switch runtime.GOOS {
+	case "darwin":
+		return []string{"keychain", "file"}
+	case "windows":
+		return []string{"wincred", "file"}
+	default:
+		return []string{"secret-service", "kwallet", "file"}
+	}
+}
+
+// serviceName namespaces azexec's entries in every backend (a keychain
+// service, a Secret Service collection, a kernel keyring, a pass prefix),
+// so that listing and clearing never see another program's items.
+const serviceName = "azexec"
+
+// ErrNotFound says a keyring has no entry of that name.
+var ErrNotFound = errors.New("no such keyring entry")
+
+// ErrNoPassphrase is what a PassphraseFunc returns when it may not prompt,
+// or there is no terminal to prompt on, and AZEXEC_KEYRING_PASSWORD is not
+// set: the file keyring then stays locked.
+var ErrNoPassphrase = errors.New("no passphrase")
+
+// PassphraseFunc returns the encrypted file keyring's passphrase. It may
+// prompt only when interactive is set; confirm asks for it twice because
+// the keyring is new and a typo would lock its entries away.
+type PassphraseFunc func(dir string, interactive, confirm bool) (string, error)
+
+// Keyring is one opened backend. Its methods are safe for concurrent use
+// (the library's backends are not) and return *fail.Error values that say
+// what to do: unlock the store, set the passphrase, choose another backend.
+type Keyring struct {
+	// Backend is the backend's name, e.g. "file".
+	Backend string
+	dir     string // the file backend's directory
+
+	mu          sync.Mutex
+	kr          keyring.Keyring
+	interactive bool // the passphrase may be prompted for
+	passphrase  PassphraseFunc
+	// verified is set once an entry has been decrypted, proving the file
+	// backend's passphrase.
+	verified bool
+}
+
+// CheckBackend refuses a backend name azexec does not know.
+func CheckBackend(name string) error {
+	if name == "" || slices.Contains(BackendNames, name) {
+		return nil
+	}
+	return fail.New(fail.Usage, "unknown keyring backend %q", name).
+		WithHint("use one of: %s", strings.Join(BackendNames, ", "))
+}
+
+// available lists the backends this build and this machine offer.
+func available() []string {
+	var out []string
+	for _, b := range keyring.AvailableBackends() {
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// unavailableError says a named backend cannot be opened here.
+func unavailableError(name string, cause error) error {
+	e := fail.New(fail.Identity, "keyring backend %q is not available here", name)
+	if cause != nil && !errors.Is(cause, keyring.ErrNoAvailImpl) {
+		e.Msg += ": " + firstLine(cause.Error())
+	}
+	hint := "available here: " + strings.Join(available(), ", ") + "; choose one with --keyring-backend or AZEXEC_KEYRING_BACKEND"
+	switch name {
+	case "secret-service", "kwallet":
+		hint = "is a Secret Service (GNOME Keyring, KeePassXC) or KWallet running in this session? On a headless machine use --keyring-backend file"
+	case "pass":
+		hint = "install pass and run pass init GPG-ID first, or use --keyring-backend file"
+	}
+	return e.WithHint("%s", hint)
+}
+
+// get returns an entry's data, or ErrNotFound.
+func (k *Keyring) get(key string) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	item, err := k.kr.Get(k.name(key))
+	if err != nil {
+		return nil, k.translate(key, err)
+	}
+	k.verified = true
+	return item.Data, nil
+}
+
+// set stores an entry, after proving the file backend's passphrase on an
+// existing profile entry: otherwise a mistyped passphrase would silently
+// start a second set of entries that the right one cannot read.
+func (k *Keyring) set(key, label, description string, data []byte) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.verifyLocked(); err != nil {
+		return err
+	}
+	err := k.kr.Set(keyring.Item{
+		Key: k.name(key), Data: data, Label: label, Description: description,
+		KeychainNotSynchronizable: true,
+	})
+	if err != nil {
+		return k.translate(key, err)
+	}
+	return nil
+}
+
+// verifyLocked decrypts one existing profile entry of the file backend,
+// once per process. Token entries are not used: a concurrent writer may
+// be replacing one.
+func (k *Keyring) verifyLocked() error {
+	if k.Backend != "file" || k.verified {
+		return nil
+	}
+	keys, err := k.kr.Keys()
+	if err != nil {
+		return k.translate("", err)
+	}
+	for _, name := range keys {
+		if strings.HasPrefix(k.key(name), profilePrefix) {
+			if _, err := k.kr.Get(name); err != nil {
+				return k.translate(k.key(name), err)
+			}
+			break
+		}
+	}
+	k.verified = true
+	return nil
+}
+
+// remove deletes an entry; ErrNotFound when there was none.
+func (k *Keyring) remove(key string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.kr.Remove(k.name(key)); err != nil {
+		return k.translate(key, err)
+	}
+	return nil
+}
+
+// exists reports whether an entry exists, without decrypting it where the
+// backend allows (file); ok is false when the backend cannot tell without
+// unlocking.
+func (k *Keyring) exists(key string) (exists, ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, err := k.kr.GetMetadata(k.name(key))
+	switch {
+	case err == nil:
+		return true, true
+	case errors.Is(err, keyring.ErrKeyNotFound):
+		return false, true
+	}
+	return false, false
+}
+
+// Keys lists the names of the entries starting with prefix. No backend
+// needs to decrypt anything for it.
+func (k *Keyring) Keys(prefix string) ([]string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.Backend == "file" {
+		// The library creates the directory to list it; listing must not
+		// leave anything behind.
+		if _, err := os.Stat(k.dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	keys, err := k.kr.Keys()
+	if err != nil {
+		return nil, k.translate("", err)
+	}
+	var out []string
+	for _, name := range keys {
+		if key := k.key(name); strings.HasPrefix(key, prefix) {
+			out = append(out, key)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// colonsInFileNames is false where a file name may not hold ':' (on
+// Windows a colon names an alternate data stream), and the file backend's
+// entry names, which are file names, spell it %3A there.
+var colonsInFileNames = runtime.GOOS != "windows"
+
+// name is the backend's name for an entry key.
+func (k *Keyring) name(key string) string {
+	if k.Backend == "file" && !colonsInFileNames {
+		return strings.ReplaceAll(key, ":", "%3A")
+	}
+	return key
+}
+
+// key is the entry key of a backend's name.
+func (k *Keyring) key(name string) string {
+	if k.Backend == "file" && !colonsInFileNames {
+		return strings.ReplaceAll(name, "%3A", ":")
+	}
+	return name
+}
+
+// translate turns a backend's error into ErrNotFound or a *fail.Error with
+// a hint. key is the entry concerned, or "".
+func (k *Keyring) translate(key string, err error) error {
+	var fe *fail.Error
+	switch {
+	case errors.As(err, &fe):
+		return err // already says what to do (a passphrase prompt's own error)
+	case errors.Is(err, keyring.ErrKeyNotFound), errors.Is(err, fs.ErrNotExist):
+		return ErrNotFound
+	case errors.Is(err, ErrNoPassphrase):
+		return fail.New(fail.Identity, "the encrypted file keyring %q is locked: no passphrase", k.dir).Wrap(err).
+			WithHint("set AZEXEC_KEYRING_PASSWORD, or run azexec in a terminal to be asked for the passphrase")
+	case k.Backend == "file" && key != "" && !isPathError(err):
+		return fail.New(fail.Identity, "cannot decrypt %q in the file keyring %q: wrong passphrase", key, k.dir).
+			WithHint("use the passphrase the keyring was created with (AZEXEC_KEYRING_PASSWORD or the prompt)")
+	}
+	msg := firstLine(err.Error())
+	e := fail.New(fail.Identity, "keyring %s: %s", k.Backend, strings.ToLower(msg[:1])+msg[1:]).Wrap(err)
+	switch k.Backend {
+	case "secret-service", "kwallet", "keychain":
+		return e.WithHint("unlock the %s keyring (log in to the desktop session), or choose another backend with --keyring-backend", k.Backend)
+	case "keyctl":
+		return e.WithHint("the kernel keyring may be disabled in this container or session; use --keyring-backend file")
+	}
+	return e.WithHint("choose another backend with --keyring-backend (file works everywhere)")
+}
+
+func isPathError(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if s == "" {
+		return "unknown error"
+	}
+	return s
+}
