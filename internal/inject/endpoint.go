@@ -1,0 +1,287 @@
+package inject
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/azexec/azexec/internal/fail"
+)
+
+// The App Service managed identity protocol (2019-08-01), which every Azure
+// SDK's ManagedIdentityCredential and `az login --identity` speak.
+const (
+	endpointPath       = "/msi/token"
+	endpointAPIVersion = "2019-08-01"
+	headerName         = "X-Identity-Header"
+	maxHeaderBytes     = 8 << 10
+)
+
+// EndpointOptions configures the identity endpoint.
+type EndpointOptions struct {
+	// Credential gets the tokens; it must cache per scope and refresh
+	// before expiry (resolve.Identity.Credential does).
+	Credential azcore.TokenCredential
+	// ClientID and ObjectID are the resolved identity's: a request naming
+	// another identity is refused.
+	ClientID, ObjectID string
+	// AllowResources, when not empty, lists the only resources served
+	// (normalized with NormalizeResource); anything else gets 403.
+	AllowResources []string
+	Logger         hclog.Logger
+}
+
+// Endpoint is a loopback HTTP server that hands the child tokens for
+// azexec's identity, so the child never holds a long-lived secret. It lives
+// exactly as long as the child: the caller closes it when the child exits.
+type Endpoint struct {
+	// URL is the IDENTITY_ENDPOINT value.
+	URL string
+	// header is the IDENTITY_HEADER value: 256 random bits per run.
+	header string
+	opts   EndpointOptions
+	srv    *http.Server
+	done   chan struct{}
+}
+
+// StartEndpoint listens on a random port of 127.0.0.1 only.
+func StartEndpoint(opts EndpointOptions) (*Endpoint, error) {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fail.New(fail.Usage, "cannot generate the identity endpoint's header").Wrap(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fail.New(fail.Usage, "cannot listen on 127.0.0.1 for the identity endpoint").Wrap(err)
+	}
+	e := &Endpoint{
+		URL:    "http://" + ln.Addr().String() + endpointPath,
+		header: hex.EncodeToString(secret),
+		opts:   opts,
+		done:   make(chan struct{}),
+	}
+	e.srv = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          opts.Logger.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
+	}
+	go func() {
+		defer close(e.done)
+		e.srv.Serve(ln)
+	}()
+	opts.Logger.Info("identity endpoint listening", "url", e.URL)
+	return e, nil
+}
+
+// Header is the IDENTITY_HEADER value the child must send.
+func (e *Endpoint) Header() string { return e.header }
+
+// Close stops the server, letting requests in flight finish briefly.
+func (e *Endpoint) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := e.srv.Shutdown(ctx)
+	<-e.done
+	return err
+}
+
+// tokenRequest is a parsed, validated request.
+type tokenRequest struct {
+	resource string
+	clientID string
+	objectID string
+	miResID  string
+}
+
+// errorReply is an HTTP status with a message for the caller.
+type errorReply struct {
+	status int
+	msg    string
+}
+
+func (r *errorReply) Error() string { return r.msg }
+
+// parseTokenRequest checks method, path, version and parameters. It is a
+// pure function of the request line so it can be fuzzed.
+func parseTokenRequest(method, path string, query url.Values) (tokenRequest, error) {
+	if path != endpointPath {
+		return tokenRequest{}, &errorReply{http.StatusNotFound, "not found"}
+	}
+	if method != http.MethodGet {
+		return tokenRequest{}, &errorReply{http.StatusMethodNotAllowed, "only GET is supported"}
+	}
+	if v := query.Get("api-version"); v != endpointAPIVersion {
+		return tokenRequest{}, &errorReply{http.StatusBadRequest, "api-version must be " + endpointAPIVersion}
+	}
+	r := tokenRequest{
+		resource: query.Get("resource"),
+		clientID: query.Get("client_id"),
+		objectID: query.Get("object_id"),
+		miResID:  firstNonEmpty(query.Get("mi_res_id"), query.Get("msi_res_id")),
+	}
+	if r.resource == "" {
+		return r, &errorReply{http.StatusBadRequest, "the resource parameter is required"}
+	}
+	if strings.ContainsAny(r.resource, " \t\r\n\"") || len(r.resource) > 512 {
+		return r, &errorReply{http.StatusBadRequest, "the resource parameter is malformed"}
+	}
+	return r, nil
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// NormalizeResource is the form resources are compared in: no /.default
+// scope suffix, no trailing slash, lower case.
+func NormalizeResource(r string) string {
+	r = strings.TrimSuffix(strings.TrimSpace(r), "/.default")
+	return strings.ToLower(strings.TrimSuffix(r, "/"))
+}
+
+// ServeHTTP implements the protocol.
+func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1024)
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get(headerName)), []byte(e.header)) != 1 {
+		e.opts.Logger.Warn("identity endpoint: request without the right header refused", "caller", r.RemoteAddr)
+		writeError(w, http.StatusUnauthorized, "missing or wrong "+headerName+" header")
+		return
+	}
+	req, err := parseTokenRequest(r.Method, r.URL.Path, r.URL.Query())
+	if err == nil {
+		err = e.authorize(req)
+	}
+	if err != nil {
+		var er *errorReply
+		errors.As(err, &er)
+		e.opts.Logger.Warn("identity endpoint: request refused", "caller", r.RemoteAddr, "status", er.status, "reason", er.msg)
+		writeError(w, er.status, er.msg)
+		return
+	}
+	e.issue(w, r, req)
+}
+
+// authorize refuses other identities and resources outside --allow-scope.
+func (e *Endpoint) authorize(req tokenRequest) error {
+	switch {
+	case req.clientID != "" && !strings.EqualFold(req.clientID, e.opts.ClientID):
+		return &errorReply{http.StatusBadRequest, "client_id does not name the identity azexec resolved"}
+	case req.objectID != "" && !strings.EqualFold(req.objectID, e.opts.ObjectID):
+		return &errorReply{http.StatusBadRequest, "object_id does not name the identity azexec resolved"}
+	case req.miResID != "":
+		return &errorReply{http.StatusBadRequest, "mi_res_id is not supported: azexec serves one identity"}
+	}
+	if len(e.opts.AllowResources) == 0 {
+		return nil
+	}
+	want := NormalizeResource(req.resource)
+	for _, a := range e.opts.AllowResources {
+		if a == want {
+			return nil
+		}
+	}
+	return &errorReply{http.StatusForbidden, "resource is not in azexec's --allow-scope list"}
+}
+
+// issue fetches (or reuses) the token and answers in the protocol's form.
+func (e *Endpoint) issue(w http.ResponseWriter, r *http.Request, req tokenRequest) {
+	scope := strings.TrimSuffix(strings.TrimSuffix(req.resource, "/.default"), "/") + "/.default"
+	tok, err := e.opts.Credential.GetToken(r.Context(), policy.TokenRequestOptions{Scopes: []string{scope}})
+	if err != nil {
+		e.opts.Logger.Error("identity endpoint: no token", "resource", req.resource, "caller", r.RemoteAddr, "error", firstLineOf(err.Error()))
+		writeError(w, http.StatusInternalServerError, "azexec could not get a token for this resource; see azexec's log")
+		return
+	}
+	e.opts.Logger.Info("identity endpoint: token issued", "resource", req.resource, "caller", r.RemoteAddr,
+		"expires_on", tok.ExpiresOn.UTC().Format(time.RFC3339))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(map[string]string{
+		"access_token": tok.Token,
+		"expires_on":   strconv.FormatInt(tok.ExpiresOn.Unix(), 10),
+		"resource":     req.resource,
+		"token_type":   "Bearer",
+		"client_id":    e.opts.ClientID,
+	})
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"statusCode": status, "message": msg, "error": http.StatusText(status), "error_description": msg})
+}
+
+func firstLineOf(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// bootstrapSecrets are the variables that carry a long-lived credential,
+// or point an SDK at another identity source. Modes that hand the child a
+// narrower credential remove them all.
+var bootstrapSecrets = []string{
+	"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+	"AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "AZURE_USERNAME", "AZURE_PASSWORD",
+	"AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTH_LOCATION", "ARM_CLIENT_SECRET",
+	"ARM_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_CERTIFICATE_PASSWORD", "ARM_OIDC_TOKEN", "ARM_OIDC_TOKEN_FILE_PATH",
+	"MSI_ENDPOINT", "MSI_SECRET", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT",
+	"IMDS_ENDPOINT", "AZURE_TOKEN_CREDENTIALS",
+}
+
+// RemoveBootstrapSecrets deletes every variable that carries a long-lived
+// credential or selects another identity source, and returns the names
+// removed, for the log.
+func RemoveBootstrapSecrets(env *Env) []string {
+	var removed []string
+	for _, k := range bootstrapSecrets {
+		if _, ok := env.Get(k); ok {
+			env.Unset(k)
+			removed = append(removed, k)
+		}
+	}
+	return removed
+}
+
+// Apply gives the child this endpoint: the bootstrap secrets go, and
+// IDENTITY_ENDPOINT and IDENTITY_HEADER make every SDK's
+// DefaultAzureCredential reach its managed identity credential, which then
+// picks App Service's protocol. AZURE_CLIENT_ID stays only when it names
+// the resolved identity, since the Go and Python SDKs send it as the
+// user-assigned client_id. It returns the names removed.
+func (e *Endpoint) Apply(env *Env) []string {
+	removed := RemoveBootstrapSecrets(env)
+	if v, ok := env.Get("AZURE_CLIENT_ID"); ok && !strings.EqualFold(v, e.opts.ClientID) {
+		env.Unset("AZURE_CLIENT_ID")
+		removed = append(removed, "AZURE_CLIENT_ID")
+	}
+	env.Set("IDENTITY_ENDPOINT", e.URL, azexecOrigin)
+	env.Set("IDENTITY_HEADER", e.header, azexecOrigin)
+	return removed
+}

@@ -1,0 +1,218 @@
+package inject
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// countingCred hands out one token per scope and counts requests.
+type countingCred struct {
+	calls  atomic.Int32
+	mu     sync.Mutex
+	scopes []string
+}
+
+func (c *countingCred) GetToken(_ context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	c.calls.Add(1)
+	c.mu.Lock()
+	c.scopes = append(c.scopes, o.Scopes...)
+	c.mu.Unlock()
+	return azcore.AccessToken{Token: "tok-for-" + o.Scopes[0], ExpiresOn: time.Unix(2000000000, 0)}, nil
+}
+
+func startTestEndpoint(t testing.TB, allow ...string) (*Endpoint, *countingCred) {
+	cred := &countingCred{}
+	e, err := StartEndpoint(EndpointOptions{Credential: cred, ClientID: "cid", ObjectID: "oid", AllowResources: allow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, cred
+}
+
+func get(t testing.TB, e *Endpoint, header string, query string) (int, map[string]any) {
+	req, _ := http.NewRequest(http.MethodGet, e.URL+"?"+query, nil)
+	if header != "" {
+		req.Header.Set("X-IDENTITY-HEADER", header)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+func TestEndpointProtocol(t *testing.T) {
+	e, cred := startTestEndpoint(t, NormalizeResource("https://vault.azure.net"))
+	if len(e.Header()) != 64 {
+		t.Errorf("header has %d hex digits, want 64 (256 bits)", len(e.Header()))
+	}
+	u, _ := url.Parse(e.URL)
+	if u.Hostname() != "127.0.0.1" || u.Scheme != "http" {
+		t.Errorf("endpoint %s is not plain http on 127.0.0.1", e.URL)
+	}
+	ok := "api-version=2019-08-01&resource=https://vault.azure.net"
+	cases := []struct {
+		name, header, query string
+		want                int
+	}{
+		{"no header", "", ok, 401},
+		{"wrong header", "x" + e.Header()[1:], ok, 401},
+		{"no resource", e.Header(), "api-version=2019-08-01", 400},
+		{"old api version", e.Header(), "api-version=2017-09-01&resource=https://vault.azure.net", 400},
+		{"other client id", e.Header(), ok + "&client_id=someone-else", 400},
+		{"other object id", e.Header(), ok + "&object_id=someone-else", 400},
+		{"resource id", e.Header(), ok + "&mi_res_id=/subscriptions/x", 400},
+		{"outside allow list", e.Header(), "api-version=2019-08-01&resource=https://management.azure.com/", 403},
+		{"ok", e.Header(), ok, 200},
+		{"ok, own client id, scope form", e.Header(), "api-version=2019-08-01&resource=https://vault.azure.net/.default&client_id=CID", 200},
+	}
+	for _, tc := range cases {
+		status, body := get(t, e, tc.header, tc.query)
+		if status != tc.want {
+			t.Errorf("%s: status %d, want %d (%v)", tc.name, status, tc.want, body)
+		}
+		if status != 200 {
+			if _, has := body["access_token"]; has {
+				t.Errorf("%s: refused request got a token", tc.name)
+			}
+			continue
+		}
+		if body["access_token"] != "tok-for-https://vault.azure.net/.default" || body["token_type"] != "Bearer" || body["client_id"] != "cid" {
+			t.Errorf("%s: body %v", tc.name, body)
+		}
+		if exp, ok := body["expires_on"].(string); !ok || exp != strconv.Itoa(2000000000) {
+			t.Errorf("%s: expires_on = %#v, want the string of Unix seconds", tc.name, body["expires_on"])
+		}
+	}
+	if n := cred.calls.Load(); n != 2 {
+		t.Errorf("credential asked %d times, want 2 (refused requests must not fetch)", n)
+	}
+}
+
+func TestEndpointBoundsRequests(t *testing.T) {
+	e, _ := startTestEndpoint(t)
+	req, _ := http.NewRequest(http.MethodGet, e.URL+"?api-version=2019-08-01&resource=r", nil)
+	req.Header.Set("X-IDENTITY-HEADER", e.Header())
+	req.Header.Set("X-Padding", string(make([]byte, 64<<10)))
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("oversized request: status %d", resp.StatusCode)
+		}
+	}
+	status, _ := get(t, e, e.Header(), "api-version=2019-08-01&resource="+url.QueryEscape("a b"))
+	if status != 400 {
+		t.Errorf("malformed resource: %d", status)
+	}
+}
+
+func TestEndpointApplyRemovesBootstrapSecrets(t *testing.T) {
+	e, _ := startTestEndpoint(t)
+	env := NewEnv([]string{"AZURE_CLIENT_SECRET=s", "AZURE_FEDERATED_TOKEN_FILE=/f", "IDENTITY_ENDPOINT=http://old",
+		"MSI_SECRET=m", "ARM_CLIENT_SECRET=a", "AZURE_CLIENT_ID=other", "AZURE_TENANT_ID=t", "HOME=/h"})
+	e.Apply(env)
+	for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "MSI_SECRET", "ARM_CLIENT_SECRET", "AZURE_CLIENT_ID"} {
+		if _, ok := env.Get(k); ok {
+			t.Errorf("%s survived", k)
+		}
+	}
+	if v, _ := env.Get("IDENTITY_ENDPOINT"); v != e.URL {
+		t.Errorf("IDENTITY_ENDPOINT = %q", v)
+	}
+	if v, _ := env.Get("IDENTITY_HEADER"); v != e.Header() {
+		t.Error("IDENTITY_HEADER not set")
+	}
+	if v, _ := env.Get("HOME"); v != "/h" {
+		t.Error("unrelated variable lost")
+	}
+}
+
+// FuzzParseTokenRequest: no query panics the parser, and an accepted
+// request always has a resource of sane form.
+func FuzzParseTokenRequest(f *testing.F) {
+	f.Add("GET", "/msi/token", "api-version=2019-08-01&resource=https://vault.azure.net")
+	f.Add("GET", "/msi/token", "api-version=2019-08-01&resource=%00&client_id=x")
+	f.Add("POST", "/", "")
+	f.Fuzz(func(t *testing.T, method, path, rawQuery string) {
+		q, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return
+		}
+		r, err := parseTokenRequest(method, path, q)
+		if err != nil {
+			return
+		}
+		if r.resource == "" || len(r.resource) > 512 || method != "GET" || path != endpointPath {
+			t.Fatalf("accepted %q %q %q", method, path, rawQuery)
+		}
+	})
+}
+
+// BenchmarkEndpointCachedToken measures a token request answered from the
+// cache, at 1 and 64 concurrent clients, reporting p50 and p99 latency.
+func BenchmarkEndpointCachedToken(b *testing.B) {
+	for _, clients := range []int{1, 64} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			e, _ := startTestEndpoint(b)
+			tr := &http.Transport{MaxIdleConnsPerHost: clients}
+			client := &http.Client{Transport: tr}
+			defer tr.CloseIdleConnections()
+			req := func() time.Duration {
+				r, _ := http.NewRequest(http.MethodGet, e.URL+"?api-version=2019-08-01&resource=https://vault.azure.net", nil)
+				r.Header.Set("X-IDENTITY-HEADER", e.Header())
+				start := time.Now()
+				resp, err := client.Do(r)
+				if err != nil {
+					b.Error(err)
+					return 0
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				return time.Since(start)
+			}
+			var mu sync.Mutex
+			lat := make([]time.Duration, 0, b.N)
+			var next atomic.Int64
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for c := 0; c < clients; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for next.Add(1) <= int64(b.N) {
+						d := req()
+						mu.Lock()
+						lat = append(lat, d)
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			}
+		})
+	}
+}
