@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -29,11 +26,14 @@ type streams struct {
 // exiting, so that deferred cleanup always runs.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	io := streams{in: stdin, out: stdout, errOut: stderr}
-	argv, command, hasCommand := splitCommand(args)
+	argv, command, hasCommand := splitCommand(pluginArgs(args))
+	argv = profileNameLast(argv)
 	app := newApp(io, command, hasCommand)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return report(stderr, app.RunContext(ctx, argv))
+	// No signal handling here: before COMMAND starts nothing needs
+	// cleaning up, so Ctrl-C may end azexec at once; while a supervised
+	// COMMAND runs, inject forwards signals instead. Cancelling a context
+	// on SIGTERM as well would tell the child twice.
+	return report(stderr, app.RunContext(context.Background(), argv))
 }
 
 // splitCommand separates azexec's own arguments from COMMAND at the first
@@ -60,17 +60,34 @@ IDENTITY SOURCES (--identity auto tries them in this order):
    cli        the Azure CLI login (az login)
    azd        the Azure Developer CLI login (azd auth login)
    AZURE_TOKEN_CREDENTIALS=dev|prod|<CredentialTypeName> narrows the chain as in the SDKs.
+   --profile NAME (AZEXEC_PROFILE) uses a service principal kept in the OS keyring instead,
+   and only it (azexec profile add; tokens are then cached in the keyring: azexec cache).
 
 THE CHILD'S ENVIRONMENT:
    azexec's own environment, then each --env-file in order (later wins), then what azexec
    sets: for a service principal AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET
    (or the certificate variables), AZURE_SUBSCRIPTION_ID when known, and AZURE_AUTHORITY_HOST
    outside the public cloud. For other identities the child's own SDK finds the same login.
+   Key Vault references in any of those values are replaced by their secrets first, all or
+   nothing: @Microsoft.KeyVault(SecretUri=...), @Microsoft.KeyVault(VaultName=...;SecretName=...)
+   or keyvault://VAULT/NAME[/VERSION] (see azexec env --help; --concurrency, --timeout).
+
+INJECTION (--inject MODE, how COMMAND receives the identity):
+   auto       env for a service principal; otherwise the environment is left as it is
+   env        AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (--arm: ARM_* for Terraform too)
+   auth-file  AZURE_AUTH_LOCATION=/dev/fd/N, a sealed in-memory --sdk-auth file (service principal)
+   endpoint   IDENTITY_ENDPOINT and IDENTITY_HEADER: a local managed identity endpoint serving
+              tokens for any identity; the child holds no long-lived secret (--allow-scope limits it)
+   none       no identity variables; inherited credential variables are removed
+   --token VAR=SCOPE gives COMMAND an access token (aliases: arm, graph, keyvault, storage, sql,
+   ossrdbms, devops, aks, eventhubs, servicebus, cosmos; or a resource or scope).
 
 EXAMPLES:
    azexec -- go run .                    run with whatever identity the chain finds
    azexec --identity cli whoami          show who the Azure CLI login is
    azexec --env-file .env -- make deploy
+   azexec --inject endpoint -- node server.js
+   azexec --inject none --token PGPASSWORD=ossrdbms -- psql "host=db.postgres.database.azure.com ..."
    AZEXEC_LOG_LEVEL=debug azexec -- env  see every decision (never a value)
 
 ` + exitHelp
@@ -80,7 +97,7 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 	app := &cli.App{
 		Name:                   "azexec",
 		Usage:                  "run a command with an Azure identity, without secrets on disk",
-		UsageText:              "azexec [options] -- COMMAND [ARGS...]\nazexec [options] whoami [--json]",
+		UsageText:              "azexec [options] -- COMMAND [ARGS...]\nazexec [options] whoami [--json]\nazexec [options] token [--format token|json|exec-credential] (--scope S | --resource R | ALIAS)",
 		Description:            appDescription,
 		Reader:                 io.in,
 		Writer:                 io.out,
@@ -89,9 +106,7 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 		HideHelpCommand:        true,
 		UseShortOptionHandling: false,
 		ExitErrHandler:         func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return fail.New(fail.Usage, "%s", err).WithHint("run azexec --help")
-		},
+		OnUsageError:           flagUsageError,
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return fail.New(fail.Usage, "unknown command %q", c.Args().First()).
@@ -103,7 +118,30 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 			}
 			return runExec(c.Context, io, readGlobals(c), command)
 		},
-		Commands: []*cli.Command{whoamiCommand(io)},
+		Commands: []*cli.Command{whoamiCommand(io), envCommand(io), tokenCommand(io),
+			gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io)},
 	}
+	setUsageErrors(app.Commands)
 	return app
+}
+
+// flagUsageError turns urfave/cli's flag errors into azexec's usage error,
+// with the help command of the command that failed as the hint.
+func flagUsageError(c *cli.Context, err error, _ bool) error {
+	msg := strings.Replace(err.Error(), " -", " --", 1) // the flag package prints -flag
+	help := "azexec --help"
+	if c != nil && c.Command != nil && c.Command.HelpName != "" {
+		help = c.Command.HelpName + " --help"
+	}
+	return fail.New(fail.Usage, "%s", msg).WithHint("run %s", help)
+}
+
+// setUsageErrors gives every subcommand the same usage-error handling.
+func setUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			c.OnUsageError = flagUsageError
+		}
+		setUsageErrors(c.Subcommands)
+	}
 }

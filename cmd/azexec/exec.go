@@ -4,31 +4,45 @@ import (
 	"context"
 
 	"github.com/azexec/azexec/internal/inject"
+	"github.com/azexec/azexec/internal/resolve"
 )
 
-// runExec is the wrapper: resolve the identity, build the child's
-// environment as a value, then run COMMAND. The child's status becomes
-// azexec's through exitStatusError.
+// runExec is the wrapper: resolve the identity, fetch what COMMAND needs,
+// build its environment as a value, hand the identity over as --inject
+// says, then run COMMAND. The child's status becomes azexec's through
+// childStatus.
 func runExec(ctx context.Context, io streams, g globalOptions, command []string) error {
-	s, err := openSession(ctx, io, g)
+	g, err := withProfileDefaults(g) // a profile's default inject mode
+	if err != nil {
+		return err
+	}
+	if err := checkInjectMode(g.Inject); err != nil {
+		return err
+	}
+	if _, err := parseTokenFlags(resolve.Clouds["public"], g.Tokens); err != nil {
+		return err // syntax errors before any network call
+	}
+	s, err := openSession(ctx, io, g, checkReferences(g))
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	if set := inject.ServicePrincipalEnv(s.env, s.id); len(set) > 0 {
-		s.log.Debug("identity handed to the child as variables", "variables", set)
-	} else {
-		s.log.Debug("child environment left as is: its own SDK finds the same identity", "source", s.id.Source)
+	if _, err := fetchAll(ctx, s, g); err != nil {
+		return err
 	}
-	replace := replaceProcess && !g.Supervise
-	s.log.Debug("starting command", "command", command[0], "replace", replace)
-	status, err := inject.Run(ctx, inject.Command{
-		Argv:   command,
-		Env:    s.env.Environ(),
-		Stdin:  io.in,
-		Stdout: io.out,
-		Stderr: io.errOut,
-	}, inject.RunOptions{Replace: replace, Logger: s.log})
+	h, err := prepareHandover(s, g)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	replace := replaceProcess && !g.Supervise && !h.supervise
+	cmd := inject.Command{Argv: command, Stdin: io.in, Stdout: io.out, Stderr: io.errOut, ExtraFiles: h.files}
+	if h.afterMode != nil {
+		h.afterMode(&cmd, replace)
+	}
+	cmd.Env = s.env.Environ()
+	s.log.Debug("starting command", "command", command[0], "replace", replace, "inject", h.mode)
+	status, err := inject.Run(ctx, cmd, inject.RunOptions{Replace: replace, Logger: s.log})
 	if err != nil {
 		return err
 	}

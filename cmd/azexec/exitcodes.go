@@ -33,8 +33,9 @@ var exitCodes = map[fail.Kind]int{
 // exitHelp is the exit-status table as --help prints it.
 const exitHelp = `EXIT STATUS:
    0..255  COMMAND's own status, unchanged (128+N when signal N killed it)
-   2       usage or bad input (flags, env files)
-   3       no identity could be resolved, or authentication failed
+   2       usage or bad input (flags, env files, Key Vault reference syntax)
+   3       no identity could be resolved, or authentication failed (for a profile: the
+           keyring is locked or unavailable, or no longer holds its secret)
    4       a token or secret could not be fetched
    126     COMMAND is not executable
    127     COMMAND not found`

@@ -2,8 +2,11 @@ package main
 
 import (
 	"slices"
+	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/azexec/azexec/internal/providers"
 )
 
 // globalOptions are accepted before or after a subcommand's name, and each
@@ -18,6 +21,27 @@ type globalOptions struct {
 	LogLevel  string
 	LogFormat string
 	Supervise bool
+	// ProofScope is not a flag: a command that needs one token sets it,
+	// so that the token proving the identity is the one it prints (one
+	// request, one az run, instead of two).
+	ProofScope string
+
+	// Key Vault references (see references.go).
+	Concurrency int
+	Timeout     time.Duration
+
+	// What the child receives (see handover.go).
+	Inject       string
+	ARM          bool
+	Tokens       []string // VAR=SCOPE
+	AllowScopes  []string
+	Subscription string
+
+	// Profiles and the keyring (see keyring.go, profile.go, cache.go).
+	Profile        string
+	KeyringBackend string
+	NoCache        bool
+	InjectSet      bool // --inject or AZEXEC_INJECT given: a profile's default does not apply
 }
 
 // globalFlags returns fresh flag values: urfave/cli keeps state in them, so
@@ -38,9 +62,48 @@ func globalFlags() []cli.Flag {
 			Usage: "log level on stderr: trace, debug, info, warn, error, off"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"AZEXEC_LOG_FORMAT"},
 			Usage: "log format: text or json"},
+		&cli.StringFlag{Name: "inject", Value: "auto", EnvVars: []string{"AZEXEC_INJECT"},
+			Usage: "how COMMAND receives the identity: auto, env, auth-file, endpoint or none (see INJECTION)"},
+		&cli.BoolFlag{Name: "arm", EnvVars: []string{"AZEXEC_ARM"},
+			Usage: "also set the ARM_* variables Terraform's azurerm provider reads"},
+		&cli.StringSliceFlag{Name: "token", EnvVars: []string{"AZEXEC_TOKEN"},
+			Usage: "give COMMAND an access token in `VAR=SCOPE` (an alias such as arm or ossrdbms, a resource or a scope; repeatable)"},
+		&cli.StringSliceFlag{Name: "allow-scope", EnvVars: []string{"AZEXEC_ALLOW_SCOPE"},
+			Usage: "with --inject endpoint, serve only these `SCOPE`s (repeatable); anything else gets 403"},
+		&cli.StringFlag{Name: "subscription", EnvVars: []string{"AZEXEC_SUBSCRIPTION"},
+			Usage: "subscription `ID` for COMMAND (default: AZURE_SUBSCRIPTION_ID, the auth file's, az's default, or the only one visible)"},
+		&cli.IntFlag{Name: "concurrency", Value: providers.DefaultConcurrency, EnvVars: []string{"AZEXEC_CONCURRENCY"},
+			Usage: "fetch at most `N` Key Vault secrets at once"},
+		&cli.DurationFlag{Name: "timeout", Value: providers.DefaultTimeout, EnvVars: []string{"AZEXEC_TIMEOUT"},
+			Usage: "give up resolving Key Vault references after `DURATION`, retries included"},
+		&cli.StringFlag{Name: "profile", EnvVars: []string{"AZEXEC_PROFILE"},
+			Usage: "use the service principal kept as profile `NAME` (azexec profile add); the only source tried"},
+		&cli.StringFlag{Name: "keyring-backend", EnvVars: []string{"AZEXEC_KEYRING_BACKEND"},
+			Usage: "keyring for profiles and the token cache: keychain, wincred, secret-service, kwallet, keyctl, pass or file (default: the platform's own)"},
+		&cli.BoolFlag{Name: "no-cache", EnvVars: []string{"AZEXEC_NO_CACHE"},
+			Usage: "neither read nor write access tokens in the keyring's token cache"},
 		&cli.BoolFlag{Name: "supervise", EnvVars: []string{"AZEXEC_SUPERVISE"},
 			Usage: "keep azexec as COMMAND's parent (forwarding signals) instead of replacing itself with COMMAND"},
 	}
+}
+
+// childOnly are the global flags that only shape COMMAND's environment.
+var childOnly = map[string]bool{
+	"inject": true, "arm": true, "token": true, "allow-scope": true,
+	"concurrency": true, "timeout": true, "supervise": true,
+}
+
+// identityFlags are the global flags that matter to a command that only
+// resolves the identity and fetches a token (the credential plugins): the
+// wrapper's own flags would only clutter their help.
+func identityFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range globalFlags() {
+		if !childOnly[f.Names()[0]] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // readGlobals reads the global options from the innermost context that set
@@ -56,26 +119,46 @@ func readGlobals(c *cli.Context) globalOptions {
 		return c
 	}
 	str := func(name string) string { return setAt(name).String(name) }
-	var files []string
-	lineage := c.Lineage()
-	for i := len(lineage) - 1; i >= 0; i-- {
-		if slices.Contains(lineage[i].LocalFlagNames(), "env-file") {
-			for _, f := range lineage[i].StringSlice("env-file") {
-				if !slices.Contains(files, f) {
-					files = append(files, f)
-				}
-			}
-		}
-	}
 	return globalOptions{
 		Identity:  str("identity"),
 		Cloud:     str("cloud"),
 		CloudSet:  setAt("cloud").IsSet("cloud"),
 		AuthFile:  str("auth-file"),
 		ClientID:  str("client-id"),
-		EnvFiles:  files,
+		EnvFiles:  slice(c, "env-file"),
 		LogLevel:  str("log-level"),
 		LogFormat: str("log-format"),
 		Supervise: setAt("supervise").Bool("supervise"),
+
+		Concurrency: setAt("concurrency").Int("concurrency"),
+		Timeout:     setAt("timeout").Duration("timeout"),
+
+		Inject:       str("inject"),
+		ARM:          setAt("arm").Bool("arm"),
+		Tokens:       slice(c, "token"),
+		AllowScopes:  slice(c, "allow-scope"),
+		Subscription: str("subscription"),
+
+		Profile:        str("profile"),
+		KeyringBackend: str("keyring-backend"),
+		NoCache:        setAt("no-cache").Bool("no-cache"),
+		InjectSet:      setAt("inject").IsSet("inject"),
 	}
+}
+
+// slice gathers a repeatable flag from every level that set it, outermost
+// first, dropping repeats (an AZEXEC_* variable sets it at every level).
+func slice(c *cli.Context, name string) []string {
+	var out []string
+	lineage := c.Lineage()
+	for i := len(lineage) - 1; i >= 0; i-- {
+		if slices.Contains(lineage[i].LocalFlagNames(), name) {
+			for _, v := range lineage[i].StringSlice(name) {
+				if !slices.Contains(out, v) {
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	return out
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/azexec/azexec/internal/inject"
+	"github.com/azexec/azexec/internal/profile"
+	"github.com/azexec/azexec/internal/providers"
 	"github.com/azexec/azexec/internal/resolve"
 )
 
@@ -20,17 +22,30 @@ type session struct {
 	id       *resolve.Identity
 	attempts []resolve.Attempt
 	detach   func()
+	// store holds the profiles and the keyring of the token cache; nil
+	// when neither --profile nor --keyring-backend is given.
+	store *profile.Store
 }
 
-// openSession builds the logger and the environment, then resolves the
-// identity. The caller must call close.
-func openSession(ctx context.Context, io streams, g globalOptions) (*session, error) {
+// openSession builds the logger and the environment, runs the checks that
+// need only the environment (reference syntax: bad input is reported
+// before any network call), then resolves the identity. The caller must
+// call close.
+func openSession(ctx context.Context, io streams, g globalOptions, checks ...func(*session) error) (*session, error) {
 	l, scrub, err := newLogger(io.errOut, g.LogLevel, g.LogFormat)
 	if err != nil {
 		return nil, err
 	}
 	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l)}
-	s.env = inject.NewEnv(os.Environ())
+	if g, err = withProfileDefaults(g); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.store, err = sessionStore(io, g, scrub.Add); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.env = inject.NewEnv(processEnviron())
 	for _, f := range g.EnvFiles {
 		vars, err := inject.ReadEnvFile(f)
 		if err != nil {
@@ -43,12 +58,18 @@ func openSession(ctx context.Context, io streams, g globalOptions) (*session, er
 		inject.Apply(s.env, vars)
 		l.Debug("env file read", "file", f, "variables", len(vars))
 	}
+	for _, check := range checks {
+		if err := check(s); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
 	cfg, sources, err := s.config(g)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
-	chain := &resolve.Chain{Sources: sources, OnSecret: scrub.Add}
+	chain := &resolve.Chain{Sources: sources, OnSecret: scrub.Add, Cache: s.tokenCache(g)}
 	s.id, s.attempts, err = chain.Resolve(ctx, cfg)
 	if err != nil {
 		s.close()
@@ -71,7 +92,7 @@ func (s *session) config(g globalOptions) (*resolve.Config, []resolve.Source, er
 		}
 	}
 	atc, atcSet := s.env.Get("AZURE_TOKEN_CREDENTIALS")
-	sources, err := resolve.Select(g.Identity, atc, atcSet)
+	sources, err := selectSources(g, atc, atcSet)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -83,7 +104,15 @@ func (s *session) config(g globalOptions) (*resolve.Config, []resolve.Source, er
 		CloudExplicit: g.CloudSet,
 		AuthFile:      g.AuthFile,
 		ClientID:      g.ClientID,
+		Profile:       g.Profile,
+		Profiles:      s.store,
 		Logger:        s.log,
+	}
+	if g.ProofScope != "" {
+		cfg.Scope = func(c resolve.Cloud) string {
+			scope, _ := providers.Scope(c, g.ProofScope) // validated by the command
+			return scope
+		}
 	}
 	return cfg, sources, nil
 }

@@ -43,19 +43,30 @@ type whoamiReport struct {
 	Authority    string            `json:"authority"`
 	ExpiresOn    time.Time         `json:"expiresOn"`
 	Subscription string            `json:"subscriptionId,omitempty"`
+	Profile      string            `json:"profile,omitempty"`
+	Keyring      string            `json:"keyring,omitempty"` // the backend that held the profile's secret
 	Attempts     []resolve.Attempt `json:"attempts"`
+	// References lists each Key Vault reference resolved, without values.
+	References []resolvedRef `json:"references,omitempty"`
 }
 
 func runWhoami(c *cli.Context, io streams, o whoamiOptions) error {
-	s, err := openSession(c.Context, io, o.globals)
+	o.globals.Tokens = nil // whoami shows references, not --token values
+	s, err := openSession(c.Context, io, o.globals, checkReferences(o.globals))
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	refs, err := fetchAll(c.Context, s, o.globals)
+	if err != nil {
+		return err
+	}
 	r := whoamiReport{
 		Source: s.id.Source, Kind: s.id.Kind, TenantID: s.id.TenantID, ClientID: s.id.ClientID,
 		ObjectID: s.id.ObjectID, User: s.id.User, Cloud: s.id.Cloud.Name, Authority: s.id.Cloud.AuthorityHost,
 		ExpiresOn: s.id.ExpiresOn.UTC(), Subscription: s.id.Subscription, Attempts: s.attempts,
+		Profile: s.id.Profile, Keyring: s.id.Keyring,
+		References: refs,
 	}
 	if o.json {
 		enc := json.NewEncoder(io.out)
@@ -63,6 +74,7 @@ func runWhoami(c *cli.Context, io streams, o whoamiOptions) error {
 		return enc.Encode(r)
 	}
 	printWhoami(io, r)
+	printReferences(io, r.References)
 	return nil
 }
 
@@ -80,5 +92,19 @@ func printWhoami(io streams, r whoamiReport) {
 	row("cloud", r.Cloud)
 	row("token expires", r.ExpiresOn.Format(time.RFC3339)+" (in "+time.Until(r.ExpiresOn).Round(time.Minute).String()+")")
 	row("subscription", r.Subscription)
+	row("profile", r.Profile)
+	row("keyring", r.Keyring)
 	printAttempts(io.out, "sources tried:", r.Attempts)
+}
+
+// printReferences lists the Key Vault references resolved: variable,
+// vault/secret/version and where the reference was written.
+func printReferences(io streams, refs []resolvedRef) {
+	if len(refs) == 0 {
+		return
+	}
+	fmt.Fprintln(io.out, "key vault references:")
+	for _, r := range refs {
+		fmt.Fprintf(io.out, "  %-20s %s/%s/%s (%s)\n", r.Variable, r.Vault, r.Secret, r.Version, r.Origin)
+	}
 }

@@ -35,6 +35,19 @@ type Command struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// ExtraFiles are inherited by the child, for credentials handed over
+	// as /dev/fd/N rather than as a path on disk; ChildFD says which N.
+	ExtraFiles []*os.File
+}
+
+// ChildFD is the descriptor number the child sees for c.ExtraFiles[i]: the
+// file's own number when azexec replaces itself (execve keeps it), and
+// 3+i when a supervised child gets it through os/exec.
+func ChildFD(c Command, i int, replace bool) int {
+	if replace {
+		return int(c.ExtraFiles[i].Fd())
+	}
+	return 3 + i
 }
 
 // RunOptions chooses how Run runs the child.

@@ -53,3 +53,30 @@ func ServicePrincipalEnv(env *Env, id *resolve.Identity) []string {
 	}
 	return set
 }
+
+// TerraformEnv adds the ARM_* variables Terraform's azurerm provider reads
+// for a service principal, and returns the names set.
+func TerraformEnv(env *Env, id *resolve.Identity) []string {
+	if id == nil || id.SP == nil {
+		return nil
+	}
+	sp := id.SP
+	vars := [][2]string{{"ARM_TENANT_ID", sp.TenantID}, {"ARM_CLIENT_ID", sp.ClientID}}
+	if sp.ClientSecret != "" {
+		vars = append(vars, [2]string{"ARM_CLIENT_SECRET", sp.ClientSecret.Reveal()})
+	} else {
+		vars = append(vars, [2]string{"ARM_CLIENT_CERTIFICATE_PATH", sp.CertificatePath})
+		if sp.CertificatePassword != "" {
+			vars = append(vars, [2]string{"ARM_CLIENT_CERTIFICATE_PASSWORD", sp.CertificatePassword.Reveal()})
+		}
+	}
+	if id.Subscription != "" {
+		vars = append(vars, [2]string{"ARM_SUBSCRIPTION_ID", id.Subscription})
+	}
+	var set []string
+	for _, kv := range vars {
+		env.Set(kv[0], kv[1], azexecOrigin)
+		set = append(set, kv[0])
+	}
+	return set
+}

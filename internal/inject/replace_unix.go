@@ -28,6 +28,13 @@ func replace(ctx context.Context, path string, c Command) (int, error) {
 			return startFailure(c.Argv[0], &os.PathError{Op: "chdir", Path: c.Dir, Err: err})
 		}
 	}
+	for _, f := range c.ExtraFiles {
+		// Keep the descriptor open across execve: ChildFD promised the
+		// child this very number.
+		if _, err := unix.FcntlInt(f.Fd(), unix.F_SETFD, 0); err != nil {
+			return startFailure(c.Argv[0], err)
+		}
+	}
 	err := syscall.Exec(path, c.Argv, c.Env)
 	return startFailure(c.Argv[0], err)
 }

@@ -39,6 +39,7 @@ func command(ctx context.Context, path string, c Command, opts RunOptions) *exec
 	cmd.Env = c.Env
 	cmd.Dir = c.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	cmd.ExtraFiles = c.ExtraFiles
 	cmd.Cancel = func() error { return cmd.Process.Signal(cancelSignal) }
 	cmd.WaitDelay = opts.KillDelay
 	if cmd.WaitDelay <= 0 {

@@ -6,9 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/internal/profile"
 )
 
 // SourceNames lists the sources in the order --identity auto tries them.
@@ -29,6 +31,8 @@ func NewSource(name string) (Source, bool) {
 		return cliSource{}, true
 	case "azd":
 		return azdSource{}, true
+	case "profile":
+		return profileSource{}, true
 	}
 	return nil, false
 }
@@ -42,6 +46,43 @@ type Chain struct {
 	// OnSecret is told every secret and token the chain handles, so that
 	// the log sink can scrub them should one ever reach a log line.
 	OnSecret func(string)
+	// Cache, when set, wraps the credential of a service principal in a
+	// persistent token cache before the proof request, so that a token an
+	// earlier azexec process cached for the same identity, authority and
+	// credential proves the identity without a request (see CacheID).
+	Cache func(id CacheID, cred azcore.TokenCredential) azcore.TokenCredential
+}
+
+// CacheID names an identity for a persistent token cache. Only service
+// principals have one: their identity (tenant and client id) and their
+// credential are known from configuration alone, before any request. The
+// identity of a managed identity, an az or azd login, or a workload
+// identity is only known once a request has answered, so a token cached
+// under a name guessed beforehand could belong to someone else (after az
+// login as another user, on another host); those sources keep their own
+// caches (az's MSAL cache, the host's IMDS) and are not cached by azexec.
+type CacheID struct {
+	// Identity is profile.ServicePrincipalIdentity: hashed into the names
+	// of the cache entries.
+	Identity string
+	// Tenant is the home tenant, for requests that name none.
+	Tenant string
+	// Binding is profile.Binding of the identity, the authority and the
+	// credential: a cached token is served only when it matches.
+	Binding string
+}
+
+// cacheID returns the CacheID of a candidate, or false when its identity
+// is only known after a request.
+func cacheID(cand *Candidate) (CacheID, bool) {
+	sp := cand.Identity.SP
+	if sp == nil {
+		return CacheID{}, false
+	}
+	identity := profile.ServicePrincipalIdentity(sp.TenantID, sp.ClientID)
+	binding := profile.Binding(identity, cand.Identity.Cloud.AuthorityHost,
+		sp.ClientSecret.Reveal(), sp.CertificatePath, sp.CertificatePassword.Reveal())
+	return CacheID{Identity: identity, Tenant: sp.TenantID, Binding: binding}, true
 }
 
 // ChainError is returned when no source proved an identity. It carries
@@ -102,10 +143,16 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 			return nil, ch.classify(a, src, err, cand.Continue), false
 		}
 	}
-	cred := newCachingCredential(cand.Credential)
-	scope := cfg.Scope
-	if scope == "" {
-		scope = cand.Identity.Cloud.ARMScope()
+	inner := cand.Credential
+	if id, ok := cacheID(cand); ok && ch.Cache != nil {
+		inner = ch.Cache(id, inner)
+	}
+	cred := newCachingCredential(inner)
+	scope := cand.Identity.Cloud.ARMScope()
+	if cfg.Scope != nil {
+		if s := cfg.Scope(cand.Identity.Cloud); s != "" {
+			scope = s
+		}
 	}
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
 	if err != nil {
@@ -120,7 +167,7 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 	id.Credential = cred
 	id.ExpiresOn = tok.ExpiresOn
 	fillFromClaims(&id, parseClaims(tok.Token))
-	a.Status = StatusOK
+	a.Status, a.Reason = StatusOK, cand.Note
 	return &id, a, false
 }
 
@@ -157,6 +204,13 @@ func configError(format string, args ...any) error {
 }
 
 func noIdentityHint(attempts []Attempt) string {
+	// A source that was there but failed (az not logged in) knows better
+	// than the list of sources what to do.
+	for i := len(attempts) - 1; i >= 0; i-- {
+		if a := attempts[i]; a.Status == StatusFailed && a.Hint != "" {
+			return a.Hint
+		}
+	}
 	var names []string
 	for _, a := range attempts {
 		names = append(names, a.Source)

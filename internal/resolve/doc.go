@@ -15,6 +15,20 @@
 // ends it, as in the SDK, so that a broken service principal is never
 // silently replaced by the developer's own az login.
 //
+// A profile (--profile NAME) is a service principal whose secret lives in
+// the OS keyring (package profile). Naming one makes it the only source
+// tried, like --identity.
+//
+// Proof and the persistent token cache: with Chain.Cache set, a service
+// principal's credential is wrapped in a cache kept in the keyring before
+// the proof request, so a token an earlier azexec process obtained for the
+// same identity, tenant, scope, authority and credential (secret or
+// certificate) proves the identity again until shortly before it expires,
+// with no request. Changing the secret changes the binding, so a new
+// secret is always proven by a real request. Sources whose identity is
+// only known after a request (managed identity, workload identity, az,
+// azd) are never cached persistently: see CacheID.
+//
 // Secrets held here are of type Secret, whose String, GoString and JSON forms
 // are redacted: a value can only leave through Reveal, which makes every place
 // that hands a secret on easy to find.

@@ -56,6 +56,11 @@ type Identity struct {
 	// SP is set only when the identity is a service principal azexec holds.
 	SP *ServicePrincipal
 
+	// Profile and Keyring are set for the profile source: the profile's
+	// name and the keyring backend that held its secret.
+	Profile string
+	Keyring string
+
 	// Credential gets further tokens for this identity; it caches per
 	// tenant and scope, so asking again for the proof scope is free.
 	Credential azcore.TokenCredential

@@ -16,6 +16,19 @@ var tokenCredentialNames = map[string]string{
 	"azuredeveloperclicredential": "azd",
 }
 
+// SelectProfile returns the one source tried when a profile is named:
+// naming one is as explicit as --identity, so the chain and
+// AZURE_TOKEN_CREDENTIALS are not consulted, and a different --identity is
+// a contradiction.
+func SelectProfile(identity, name string) ([]Source, error) {
+	switch strings.ToLower(strings.TrimSpace(identity)) {
+	case "", "auto", "profile":
+		return []Source{profileSource{}}, nil
+	}
+	return nil, fail.New(fail.Usage, "--profile %q and --identity %q both choose an identity", name, identity).
+		WithHint("drop one of them (AZEXEC_PROFILE and AZEXEC_IDENTITY count too)")
+}
+
 // Select returns the sources to try. An explicit --identity NAME wins;
 // with auto, AZURE_TOKEN_CREDENTIALS narrows the chain exactly as the SDK
 // documents: "dev" keeps the developer logins, "prod" the deployed
@@ -34,10 +47,12 @@ func Select(identity string, atc string, atcSet bool) ([]Source, error) {
 	}
 	names := SourceNames
 	if atcSet {
+		// "dev" and "prod" match exactly, type names in any case: the Go
+		// SDK's own rule, so a child inheriting the value agrees.
 		switch v := strings.ToLower(atc); {
-		case v == "dev":
+		case atc == "dev":
 			names = []string{"cli", "azd"}
-		case v == "prod":
+		case atc == "prod":
 			names = []string{"env", "auth-file", "workload", "managed"}
 		case tokenCredentialNames[v] != "":
 			names = []string{tokenCredentialNames[v]}

@@ -9,6 +9,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/azexec/azexec/internal/profile"
 )
 
 // Config is what every source may read. Lookups are functions so that the
@@ -29,9 +31,15 @@ type Config struct {
 	CloudExplicit bool   // --cloud was given
 	AuthFile      string // --auth-file
 	ClientID      string // --client-id: user-assigned managed identity
-	// Scope proves the identity; the cloud's Resource Manager scope when
-	// empty.
-	Scope string
+	// Profile names the profile to use (--profile, AZEXEC_PROFILE), and
+	// Profiles is where profiles are kept; both only for the profile
+	// source.
+	Profile  string
+	Profiles *profile.Store
+	// Scope, when set, names the scope that proves the identity, for the
+	// source's cloud (an auth file may select another); the cloud's
+	// Resource Manager scope when nil or empty.
+	Scope func(Cloud) string
 
 	ClientOptions policy.ClientOptions
 	Logger        hclog.Logger
@@ -83,6 +91,9 @@ type Candidate struct {
 	// Continue lets the chain move on after a failed token request. The
 	// developer logins (az, azd) set it, as DefaultAzureCredential does.
 	Continue bool
+	// Note is the reason shown for the source when it wins, e.g. which
+	// keyring held a profile's secret.
+	Note string
 }
 
 // UnavailableError says a source is not configured or not reachable here;

@@ -154,6 +154,7 @@ func TestSelect(t *testing.T) {
 		{"auto", "managedidentitycredential", true, "managed", false},
 		{"auto", "", true, "", true},
 		{"auto", "bogus", true, "", true},
+		{"auto", "DEV", true, "", true},
 		{"auto", "AzurePowerShellCredential", true, "", true},
 		{"cli", "prod", true, "cli", false},
 		{"nope", "", false, "", true},

@@ -26,6 +26,9 @@
 //     one HTTPS origin per vault, with 404/403 error bodies as Key Vault
 //     writes them;
 //   - Resource Manager's subscription list;
+//   - Azure Container Registry's token exchange (POST /oauth2/exchange, as
+//     `az acr login` and docker credential helpers use it), one HTTPS
+//     origin per registry;
 //   - fault injection (latency, status codes with Retry-After, connection
 //     resets) and a request log with per-kind counters and peak
 //     concurrency, so tests can assert on caching, retries and parallelism.
@@ -53,6 +56,7 @@
 // endpoints, no Key Vault keys, certificates, secret listing or writes over
 // HTTP (secrets are set through the Go API), no RBAC beyond a per-vault deny
 // list, no Resource Manager beyond listing and reading subscriptions, no
+// registry API beyond the refresh-token exchange (no /oauth2/token, no /v2/), no
 // Service Fabric, Azure Arc, Cloud Shell or Azure ML managed identity
 // sources, and no throttling other than what a test injects. The request log
 // never records bodies, query strings or header values.

@@ -110,6 +110,10 @@ type Server struct {
 	peak      map[string]int
 	allFlight int
 	allPeak   int
+
+	// registries are the container registries of acr.go, by lower-case
+	// name; made by the first AddRegistry.
+	registries map[string]*registry
 }
 
 // Start generates a CA and a server certificate, writes the CA to
