@@ -20,12 +20,15 @@ var replaceProcess bool
 type streams struct {
 	in          io.Reader
 	out, errOut io.Writer
+	// errLog is errOut behind the run's scrubber: the logger and azexec's
+	// own error messages write through it, COMMAND's stderr does not.
+	errLog *scrubber
 }
 
 // run is the whole command line: it returns the exit status instead of
 // exiting, so that deferred cleanup always runs.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	io := streams{in: stdin, out: stdout, errOut: stderr}
+	io := streams{in: stdin, out: stdout, errOut: stderr, errLog: &scrubber{w: stderr}}
 	argv, command, hasCommand := splitCommand(pluginArgs(args))
 	argv = profileNameLast(argv)
 	app := newApp(io, command, hasCommand)
@@ -33,7 +36,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// cleaning up, so Ctrl-C may end azexec at once; while a supervised
 	// COMMAND runs, inject forwards signals instead. Cancelling a context
 	// on SIGTERM as well would tell the child twice.
-	return report(stderr, app.RunContext(context.Background(), argv))
+	return report(io.errLog, app.RunContext(context.Background(), argv))
 }
 
 // splitCommand separates azexec's own arguments from COMMAND at the first

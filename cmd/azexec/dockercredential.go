@@ -61,7 +61,7 @@ func dockerCredentialCommand(streams streams) *cli.Command {
 			if err != nil && fail.KindOf(err) != 0 {
 				// Docker shows a helper's stdout in its own error; the
 				// details (sources tried, hint) follow on stderr.
-				fmt.Fprintf(streams.out, "azexec: error: %s\n", err)
+				fmt.Fprintf(streams.out, "azexec: error: %s\n", streams.errLog.Redact(err.Error()))
 			}
 			return err
 		},

@@ -54,12 +54,15 @@ func runEnv(c *cli.Context, io streams, o envOptions) error {
 	if !slices.Contains(envFormats, o.format) {
 		return fail.New(fail.Usage, "unknown format %q", o.format).WithHint("use one of: %s", strings.Join(envFormats, ", "))
 	}
+	// --token values are bearer tokens for a running COMMAND: printing
+	// them would put them in a file or a CI log.
+	o.globals.Tokens = nil
 	s, err := openSession(c.Context, io, o.globals, checkReferences(o.globals))
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	refs, err := fetchAll(c.Context, s, o.globals)
+	refs, err := fetchAll(c.Context, s, o.globals, false)
 	if err != nil {
 		return err
 	}

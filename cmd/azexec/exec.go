@@ -16,7 +16,7 @@ func runExec(ctx context.Context, io streams, g globalOptions, command []string)
 	if err != nil {
 		return err
 	}
-	if err := checkInjectMode(g.Inject); err != nil {
+	if err := checkInjectMode(g); err != nil {
 		return err
 	}
 	if _, err := parseTokenFlags(resolve.Clouds["public"], g.Tokens); err != nil {
@@ -27,7 +27,7 @@ func runExec(ctx context.Context, io streams, g globalOptions, command []string)
 		return err
 	}
 	defer s.close()
-	if _, err := fetchAll(ctx, s, g); err != nil {
+	if _, err := fetchAll(ctx, s, g, needsSubscription(injectModeFor(g.Inject, s.id))); err != nil {
 		return err
 	}
 	h, err := prepareHandover(s, g)

@@ -147,18 +147,22 @@ func readGlobals(c *cli.Context) globalOptions {
 }
 
 // slice gathers a repeatable flag from every level that set it, outermost
-// first, dropping repeats (an AZEXEC_* variable sets it at every level).
+// first. A level whose list equals the one before is the same AZEXEC_*
+// variable seen again (it sets the flag at every level) and is skipped;
+// repeats the user wrote stay, in order, since order decides precedence.
 func slice(c *cli.Context, name string) []string {
-	var out []string
+	var out, prev []string
 	lineage := c.Lineage()
 	for i := len(lineage) - 1; i >= 0; i-- {
-		if slices.Contains(lineage[i].LocalFlagNames(), name) {
-			for _, v := range lineage[i].StringSlice(name) {
-				if !slices.Contains(out, v) {
-					out = append(out, v)
-				}
-			}
+		if !slices.Contains(lineage[i].LocalFlagNames(), name) {
+			continue
 		}
+		vals := lineage[i].StringSlice(name)
+		if slices.Equal(vals, prev) {
+			continue
+		}
+		out = append(out, vals...)
+		prev = vals
 	}
 	return out
 }

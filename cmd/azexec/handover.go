@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,33 +48,49 @@ func (h *handover) close() {
 	}
 }
 
-// checkInjectMode validates --inject before any network traffic.
-func checkInjectMode(mode string) error {
-	for _, m := range injectModes {
-		if mode == m {
-			return nil
+// checkInjectMode validates --inject and --allow-scope before any network
+// traffic.
+func checkInjectMode(g globalOptions) error {
+	if !slices.Contains(injectModes, g.Inject) {
+		return fail.New(fail.Usage, "unknown inject mode %q", g.Inject).
+			WithHint("use one of: %s", strings.Join(injectModes, ", "))
+	}
+	if len(g.AllowScopes) > 0 && g.Inject != injectEndpoint {
+		return fail.New(fail.Usage, "--allow-scope limits the identity endpoint, but --inject is %q", g.Inject).
+			WithHint("add --inject endpoint: in the other modes the child holds the credential itself")
+	}
+	for _, a := range g.AllowScopes {
+		if _, err := providers.Scope(resolve.Clouds["public"], a); err != nil {
+			return err
 		}
 	}
-	return fail.New(fail.Usage, "unknown inject mode %q", mode).
-		WithHint("use one of: %s", strings.Join(injectModes, ", "))
+	return nil
+}
+
+// injectModeFor resolves auto: env for a service principal; auto stays
+// auto (nothing added, nothing removed) for any other identity.
+func injectModeFor(requested string, id *resolve.Identity) string {
+	if requested == injectAuto && id.SP != nil {
+		return injectEnv
+	}
+	return requested
+}
+
+// needsSubscription reports whether COMMAND receives the subscription: in
+// every mode that hands over the identity.
+func needsSubscription(mode string) bool {
+	return mode == injectEnv || mode == injectAuthFile || mode == injectEndpoint
 }
 
 // prepareHandover applies the injection mode to the session's environment.
 func prepareHandover(s *session, g globalOptions) (*handover, error) {
-	h := &handover{mode: g.Inject}
+	h := &handover{mode: injectModeFor(g.Inject, s.id)}
 	if h.mode == injectAuto {
-		h.mode = injectNone
-		if s.id.SP != nil {
-			h.mode = injectEnv
-		}
-		if g.Inject == injectAuto && h.mode == injectNone {
-			// auto adds nothing for identities azexec holds no credential
-			// of, and removes nothing: the child's own SDK finds the same
-			// managed identity, workload token or login.
-			s.log.Debug("inject auto: child environment left as is", "source", s.id.Source)
-			setSubscription(s, g.ARM)
-			return h, nil
-		}
+		// auto adds nothing for identities azexec holds no credential of,
+		// and removes nothing: the child's own SDK finds the same managed
+		// identity, workload token or login.
+		s.log.Debug("inject auto: child environment left as is", "source", s.id.Source)
+		return h, nil
 	}
 	s.log.Debug("inject mode chosen", "mode", h.mode, "requested", g.Inject)
 	var err error
@@ -91,7 +108,7 @@ func prepareHandover(s *session, g globalOptions) (*handover, error) {
 		h.close()
 		return nil, err
 	}
-	if h.mode != injectNone {
+	if needsSubscription(h.mode) {
 		setSubscription(s, g.ARM)
 	}
 	return h, nil
@@ -216,7 +233,7 @@ func validVarName(n string) bool {
 // --token values and the subscription, concurrently. All or nothing: any
 // failure means COMMAND does not start. Only this goroutine writes the
 // session's environment: the token fetches hand their values back.
-func fetchAll(ctx context.Context, s *session, g globalOptions) ([]resolvedRef, error) {
+func fetchAll(ctx context.Context, s *session, g globalOptions, subscription bool) ([]resolvedRef, error) {
 	reqs, err := parseTokenFlags(s.id.Cloud, g.Tokens)
 	if err != nil {
 		return nil, err
@@ -226,7 +243,12 @@ func fetchAll(ctx context.Context, s *session, g globalOptions) ([]resolvedRef, 
 	var tokenErr error
 	wg.Add(2)
 	go func() { defer wg.Done(); tokens, tokenErr = fetchTokens(ctx, s, reqs) }()
-	go func() { defer wg.Done(); lookupSubscription(ctx, s, g.Subscription) }()
+	go func() {
+		defer wg.Done()
+		if subscription {
+			lookupSubscription(ctx, s, g.Subscription)
+		}
+	}()
 	refs, refErr := resolveReferences(ctx, s, g)
 	wg.Wait()
 	if err := cmp.Or(refErr, tokenErr); err != nil {

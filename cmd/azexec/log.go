@@ -17,7 +17,7 @@ import (
 // scrubber that knows every secret and token of the run: azexec logs names,
 // never values, and the scrubber is the second wall should a library
 // ever print one (the SDK's trace output included).
-func newLogger(w io.Writer, level, format string) (hclog.Logger, *scrubber, error) {
+func newLogger(s *scrubber, level, format string) (hclog.Logger, *scrubber, error) {
 	lvl := hclog.LevelFromString(level)
 	if lvl == hclog.NoLevel {
 		return nil, nil, fail.New(fail.Usage, "unknown log level %q", level).
@@ -26,7 +26,6 @@ func newLogger(w io.Writer, level, format string) (hclog.Logger, *scrubber, erro
 	if format != "text" && format != "json" {
 		return nil, nil, fail.New(fail.Usage, "unknown log format %q", format).WithHint("use text or json")
 	}
-	s := &scrubber{w: w}
 	l := hclog.New(&hclog.LoggerOptions{
 		Name:       "azexec",
 		Level:      lvl,
@@ -74,6 +73,16 @@ func (s *scrubber) Add(v string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.secrets = append(s.secrets, v)
+}
+
+// Redact returns text with every registered value replaced.
+func (s *scrubber) Redact(text string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.secrets {
+		text = strings.ReplaceAll(text, v, "[redacted]")
+	}
+	return text
 }
 
 func (s *scrubber) Write(p []byte) (int, error) {

@@ -91,6 +91,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--log-level", "loud", "whoami"}, `unknown log level "loud"`, "trace, debug", exitUsage},
 		{[]string{"--cloud", "mars", "whoami"}, `unknown cloud "mars"`, "public, china, usgov", exitUsage},
 		{[]string{"--identity", "magic", "whoami"}, `unknown identity source "magic"`, "auto or one of", exitUsage},
+		{[]string{"--identity", "profile", "whoami"}, "--identity profile needs a profile name", "--profile NAME", exitUsage},
+		{[]string{"--allow-scope", "keyvault", "--", "true"}, `--allow-scope limits the identity endpoint, but --inject is "auto"`, "--inject endpoint", exitUsage},
+		{[]string{"--inject", "endpoint", "--allow-scope", "nope", "--", "true"}, `unknown scope alias "nope"`, "use an alias", exitUsage},
 	}
 	for _, tc := range cases {
 		_, stderr, code := runCLI(t, tc.args...)

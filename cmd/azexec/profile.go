@@ -178,7 +178,7 @@ func readProfileAddOptions(c *cli.Context) (profileAddOptions, error) {
 	}
 	p.Cloud = cloud.Name
 	if p.Inject != "" {
-		if err := checkInjectMode(p.Inject); err != nil {
+		if err := checkInjectMode(globalOptions{Inject: p.Inject}); err != nil {
 			return profileAddOptions{}, err
 		}
 	}

@@ -32,7 +32,7 @@ type session struct {
 // before any network call), then resolves the identity. The caller must
 // call close.
 func openSession(ctx context.Context, io streams, g globalOptions, checks ...func(*session) error) (*session, error) {
-	l, scrub, err := newLogger(io.errOut, g.LogLevel, g.LogFormat)
+	l, scrub, err := newLogger(io.errLog, g.LogLevel, g.LogFormat)
 	if err != nil {
 		return nil, err
 	}

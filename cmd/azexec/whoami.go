@@ -57,7 +57,7 @@ func runWhoami(c *cli.Context, io streams, o whoamiOptions) error {
 		return err
 	}
 	defer s.close()
-	refs, err := fetchAll(c.Context, s, o.globals)
+	refs, err := fetchAll(c.Context, s, o.globals, true)
 	if err != nil {
 		return err
 	}

@@ -142,7 +142,7 @@ func parseTokenRequest(method, path string, query url.Values) (tokenRequest, err
 	if r.resource == "" {
 		return r, &errorReply{http.StatusBadRequest, "the resource parameter is required"}
 	}
-	if strings.ContainsAny(r.resource, " \t\r\n\"") || len(r.resource) > 512 {
+	if len(r.resource) > 512 || strings.ContainsFunc(r.resource, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '"' }) {
 		return r, &errorReply{http.StatusBadRequest, "the resource parameter is malformed"}
 	}
 	return r, nil
@@ -253,6 +253,10 @@ var bootstrapSecrets = []string{
 	"ARM_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_CERTIFICATE_PASSWORD", "ARM_OIDC_TOKEN", "ARM_OIDC_TOKEN_FILE_PATH",
 	"MSI_ENDPOINT", "MSI_SECRET", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT",
 	"IMDS_ENDPOINT", "AZURE_TOKEN_CREDENTIALS",
+	// Short-lived, but they let the child mint federated tokens of its own.
+	"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL", "ARM_OIDC_REQUEST_TOKEN", "ARM_OIDC_REQUEST_URL",
+	// azexec's own key to the profiles and the token cache.
+	"AZEXEC_KEYRING_PASSWORD",
 }
 
 // RemoveBootstrapSecrets deletes every variable that carries a long-lived

@@ -128,9 +128,11 @@ func TestEndpointBoundsRequests(t *testing.T) {
 func TestEndpointApplyRemovesBootstrapSecrets(t *testing.T) {
 	e, _ := startTestEndpoint(t)
 	env := NewEnv([]string{"AZURE_CLIENT_SECRET=s", "AZURE_FEDERATED_TOKEN_FILE=/f", "IDENTITY_ENDPOINT=http://old",
-		"MSI_SECRET=m", "ARM_CLIENT_SECRET=a", "AZURE_CLIENT_ID=other", "AZURE_TENANT_ID=t", "HOME=/h"})
+		"MSI_SECRET=m", "ARM_CLIENT_SECRET=a", "AZURE_CLIENT_ID=other", "AZURE_TENANT_ID=t", "HOME=/h",
+		"AZEXEC_KEYRING_PASSWORD=p", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=x"})
 	e.Apply(env)
-	for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "MSI_SECRET", "ARM_CLIENT_SECRET", "AZURE_CLIENT_ID"} {
+	for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "MSI_SECRET", "ARM_CLIENT_SECRET", "AZURE_CLIENT_ID",
+		"AZEXEC_KEYRING_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
 		if _, ok := env.Get(k); ok {
 			t.Errorf("%s survived", k)
 		}

@@ -27,6 +27,9 @@ func ServicePrincipalEnv(env *Env, id *resolve.Identity) []string {
 		env.Set(k, v, azexecOrigin)
 		set = append(set, k)
 	}
+	// AZURE_TOKEN_CREDENTIALS=dev would make the child's SDK skip these
+	// variables for an az login: azexec's choice of identity must hold.
+	env.Unset("AZURE_TOKEN_CREDENTIALS")
 	put("AZURE_TENANT_ID", sp.TenantID)
 	put("AZURE_CLIENT_ID", sp.ClientID)
 	if sp.ClientSecret != "" {
@@ -61,6 +64,12 @@ func TerraformEnv(env *Env, id *resolve.Identity) []string {
 		return nil
 	}
 	sp := id.SP
+	// Terraform picks some credentials before others: inherited ones of
+	// another kind would win over, or break, the service principal.
+	for _, k := range []string{"ARM_CLIENT_SECRET", "ARM_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_CERTIFICATE_PASSWORD",
+		"ARM_USE_MSI", "ARM_USE_OIDC", "ARM_OIDC_TOKEN", "ARM_OIDC_TOKEN_FILE_PATH", "ARM_USE_CLI", "ARM_MSI_ENDPOINT"} {
+		env.Unset(k)
+	}
 	vars := [][2]string{{"ARM_TENANT_ID", sp.TenantID}, {"ARM_CLIENT_ID", sp.ClientID}}
 	if sp.ClientSecret != "" {
 		vars = append(vars, [2]string{"ARM_CLIENT_SECRET", sp.ClientSecret.Reveal()})

@@ -21,6 +21,10 @@ const refreshMargin = 5 * time.Minute
 type cachingCredential struct {
 	inner azcore.TokenCredential
 	now   func() time.Time
+	// home is the identity's own tenant, once the proof token named it: a
+	// request naming it (as a Key Vault challenge does) is the same as one
+	// naming none, and must not cost a second request (or a second az run).
+	home string
 
 	mu      sync.Mutex
 	entries map[string]*cacheEntry
@@ -35,17 +39,21 @@ func newCachingCredential(inner azcore.TokenCredential) *cachingCredential {
 	return &cachingCredential{inner: inner, now: time.Now, entries: map[string]*cacheEntry{}}
 }
 
-func cacheKey(o policy.TokenRequestOptions) string {
-	return o.TenantID + "\x00" + strings.Join(o.Scopes, " ") + "\x00" + o.Claims
+func (c *cachingCredential) cacheKey(o policy.TokenRequestOptions) string {
+	tenant := o.TenantID
+	if strings.EqualFold(tenant, c.home) {
+		tenant = ""
+	}
+	return tenant + "\x00" + strings.Join(o.Scopes, " ") + "\x00" + o.Claims
 }
 
 // GetToken implements azcore.TokenCredential.
 func (c *cachingCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	c.mu.Lock()
-	e, ok := c.entries[cacheKey(o)]
+	e, ok := c.entries[c.cacheKey(o)]
 	if !ok {
 		e = &cacheEntry{}
-		c.entries[cacheKey(o)] = e
+		c.entries[c.cacheKey(o)] = e
 	}
 	c.mu.Unlock()
 

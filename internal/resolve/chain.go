@@ -109,7 +109,11 @@ func (ch *Chain) Resolve(ctx context.Context, cfg *Config) (*Identity, []Attempt
 			return id, attempts, nil
 		}
 		if stop {
-			e := fail.New(fail.Identity, "%s: %s", a.Source, a.Reason)
+			kind := fail.Identity
+			if a.kind == fail.Usage {
+				kind = fail.Usage
+			}
+			e := fail.New(kind, "%s: %s", a.Source, a.Reason)
 			e.Hint = a.Hint
 			return nil, attempts, &ChainError{Err: e, Attempts: attempts}
 		}
@@ -167,6 +171,7 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 	id.Credential = cred
 	id.ExpiresOn = tok.ExpiresOn
 	fillFromClaims(&id, parseClaims(tok.Token))
+	cred.home = id.TenantID
 	a.Status, a.Reason = StatusOK, cand.Note
 	return &id, a, false
 }
@@ -192,6 +197,7 @@ func (ch *Chain) classify(a Attempt, src Source, err error, developer bool) Atte
 		return a
 	}
 	a.Status = StatusFailed
+	a.kind = fail.KindOf(err)
 	a.Reason, a.Hint = explain(src.Name(), err)
 	return a
 }

@@ -208,10 +208,18 @@ func TestCachingCredentialOneRequestPerKey(t *testing.T) {
 	if n := inner.calls.Load(); n != 2 {
 		t.Errorf("inner calls = %d, want 2 (one per tenant)", n)
 	}
+	// Once the home tenant is known, naming it is the same entry as naming
+	// no tenant.
+	c.home = "h"
+	c.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"s"}})
+	c.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"s"}, TenantID: "H"})
+	if n := inner.calls.Load(); n != 3 {
+		t.Errorf("inner calls with the home tenant named = %d, want 3", n)
+	}
 	// A token about to expire is fetched again.
 	c.now = func() time.Time { return time.Now().Add(56 * time.Minute) }
 	c.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"s"}, TenantID: "a"})
-	if n := inner.calls.Load(); n != 3 {
-		t.Errorf("inner calls after expiry = %d, want 3", n)
+	if n := inner.calls.Load(); n != 4 {
+		t.Errorf("inner calls after expiry = %d, want 4", n)
 	}
 }

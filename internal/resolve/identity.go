@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"encoding/json"
+	"github.com/azexec/azexec/internal/fail"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -83,4 +84,7 @@ type Attempt struct {
 	Reason string `json:"reason,omitempty"`
 	// Hint is advice for a failure whose cause is known.
 	Hint string `json:"hint,omitempty"`
+	// kind keeps a configuration error's own kind: a usage error found
+	// while loading a source (a profile's bad cloud) stays exit 2.
+	kind fail.Kind
 }

@@ -79,7 +79,7 @@ func probeIMDS(ctx context.Context) error {
 		return unavailable("IMDS probe: %v", err)
 	}
 	// IMDS must never go through a proxy.
-	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -37,6 +37,10 @@ func SelectProfile(identity, name string) ([]Source, error) {
 // the empty string included, is an error.
 func Select(identity string, atc string, atcSet bool) ([]Source, error) {
 	identity = strings.ToLower(strings.TrimSpace(identity))
+	if identity == "profile" {
+		return nil, fail.New(fail.Usage, "--identity profile needs a profile name").
+			WithHint("use --profile NAME (or AZEXEC_PROFILE); azexec profile list shows the names")
+	}
 	if identity != "" && identity != "auto" {
 		s, ok := NewSource(identity)
 		if !ok {

@@ -158,6 +158,7 @@ func TestSelect(t *testing.T) {
 		{"auto", "AzurePowerShellCredential", true, "", true},
 		{"cli", "prod", true, "cli", false},
 		{"nope", "", false, "", true},
+		{"profile", "", false, "", true},
 	}
 	for _, tc := range cases {
 		got, err := Select(tc.identity, tc.atc, tc.atcSet)
