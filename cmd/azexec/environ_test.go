@@ -28,3 +28,14 @@ func TestProcessEnvironDropsLibraryVariables(t *testing.T) {
 		t.Error("a variable set after start was dropped")
 	}
 }
+
+func TestPublicName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"AZURE_TENANT_ID": true, "AZURE_CLIENT_ID": true, "AZURE_AUTHORITY_HOST": true, "AZURE_CLIENT_CERTIFICATE_PATH": true,
+		"AZURE_CLIENT_SECRET": false, "DATABASE_URL": false, "PGPASSWORD": false, "API_KEY": false,
+	} {
+		if publicName(name) != want {
+			t.Errorf("publicName(%q) = %v", name, !want)
+		}
+	}
+}

@@ -54,6 +54,19 @@ func routeSDKLog(l hclog.Logger) func() {
 	return func() { azlog.SetListener(nil) }
 }
 
+// publicName reports whether a variable's name says its value is an
+// identifier, a host or a path, which azexec logs by design (tenant and
+// client ids): env-file values of every other name are scrubbed. URLs are
+// not public: they may carry a password.
+func publicName(name string) bool {
+	for _, suffix := range []string{"_ID", "_HOST", "_LOCATION", "_PATH", "_FILE"} {
+		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
 // scrubber replaces every registered secret in what passes through it.
 type scrubber struct {
 	w       io.Writer

@@ -53,7 +53,9 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 			return nil, err
 		}
 		for _, v := range vars {
-			scrub.Add(v.Value)
+			if !publicName(v.Key) {
+				scrub.Add(v.Value)
+			}
 		}
 		inject.Apply(s.env, vars)
 		l.Debug("env file read", "file", f, "variables", len(vars))
