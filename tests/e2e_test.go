@@ -17,7 +17,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +31,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/azexec/azexec/tests/fakeazure"
+	"github.com/azexec/azexec/tests/testenv"
 )
 
 // azexecBin is the binary under test, built once by TestMain.
@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 	if !flagGiven("test.parallel") {
 		_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
 	}
-	if err := requireOffline(); err != nil {
+	if err := testenv.RequireOffline(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e tests must run offline: use tests/run.sh")
 		fmt.Fprintf(os.Stderr, "(%v)\n", err)
 		os.Exit(1)
@@ -68,7 +68,7 @@ func TestMain(m *testing.M) {
 		// broken copy, to see that the tests catch it).
 		azexecBin, err = filepath.Abs(bin)
 	} else {
-		err = build(azexecBin)
+		err = testenv.BuildAzexec("..", azexecBin, raceEnabled)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building azexec:", err)
@@ -85,42 +85,6 @@ func flagGiven(name string) bool {
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
-}
-
-// requireOffline fails when any network interface other than loopback is
-// up: outside the namespace of tests/offline.sh, the managed identity
-// source would probe the real IMDS address.
-func requireOffline() error {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return err
-	}
-	for _, ifc := range ifs {
-		if ifc.Flags&net.FlagUp != 0 && ifc.Flags&net.FlagLoopback == 0 {
-			return fmt.Errorf("network interface %s is up", ifc.Name)
-		}
-	}
-	return nil
-}
-
-// build compiles ./cmd/azexec from the module root (this package's parent).
-func build(out string) error {
-	goTool, err := exec.LookPath("go") // go test puts GOROOT/bin first on PATH
-	if err != nil {
-		if root := os.Getenv("GOROOT"); root != "" {
-			goTool = filepath.Join(root, "bin", "go")
-		} else {
-			return err
-		}
-	}
-	args := []string{"build", "-o", out}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goTool, append(args, "./cmd/azexec")...)
-	cmd.Dir = ".."
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return cmd.Run()
 }
 
 // fake is one test's fake Azure with a scratch directory, a HOME and a

@@ -8,7 +8,7 @@ import (
 
 // librarySetVars are variables a dependency may set in azexec's own
 // environment during package initialisation: the keyring library's D-Bus
-// client (godbus) calls os.Setenv("DBUS_SESSION_BUS_ADDRESS") when it
+// client (godbus) sets DBUS_SESSION_BUS_ADDRESS in the process environment when it
 // discovers or launches a session bus. COMMAND must not inherit a value
 // azexec's libraries invented.
 var librarySetVars = []string{"DBUS_SESSION_BUS_ADDRESS"}

@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +27,7 @@ import (
 	"time"
 
 	"github.com/azexec/azexec/tests/fakeazure"
+	"github.com/azexec/azexec/tests/testenv"
 )
 
 const (
@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 	if flag.Lookup("test.bench").Value.String() == "" {
 		os.Exit(m.Run()) // go test ./... without -bench: nothing to build
 	}
-	if err := requireOffline(); err != nil {
+	if err := testenv.RequireOffline(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: run offline, inside tests/offline.sh:", err)
 		os.Exit(1)
 	}
@@ -54,10 +54,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	azexecBin = filepath.Join(dir, "azexec")
-	cmd := exec.Command("go", "build", "-o", azexecBin, "./cmd/azexec")
-	cmd.Dir = "../.."
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := testenv.BuildAzexec("../..", azexecBin, false); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: building azexec:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
@@ -65,20 +62,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// requireOffline fails when an interface other than loopback is up.
-func requireOffline() error {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return err
-	}
-	for _, ifc := range ifs {
-		if ifc.Flags&net.FlagUp != 0 && ifc.Flags&net.FlagLoopback == 0 {
-			return fmt.Errorf("network interface %s is up", ifc.Name)
-		}
-	}
-	return nil
 }
 
 // setup starts a fake with two vaults holding the secrets, and writes an
