@@ -238,6 +238,15 @@ func fetchAll(ctx context.Context, s *session, g globalOptions, subscription boo
 	if err != nil {
 		return nil, err
 	}
+	// --timeout bounds the whole fetch, and the first failure stops the
+	// rest: all or nothing, so nothing else is worth waiting for.
+	if g.Timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(ctx, g.Timeout)
+		defer stop()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	var tokens []string
 	var tokenErr error
@@ -250,6 +259,9 @@ func fetchAll(ctx context.Context, s *session, g globalOptions, subscription boo
 		}
 	}()
 	refs, refErr := resolveReferences(ctx, s, g)
+	if refErr != nil {
+		cancel()
+	}
 	wg.Wait()
 	if err := cmp.Or(refErr, tokenErr); err != nil {
 		return nil, err
