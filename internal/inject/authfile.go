@@ -1,7 +1,6 @@
 package inject
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,23 +16,6 @@ var legacyEndpoints = map[string]struct{ graph, sql, gallery, management string 
 	"public": {"https://graph.windows.net/", "https://management.core.windows.net:8443/", "https://gallery.azure.com/", "https://management.core.windows.net/"},
 	"china":  {"https://graph.chinacloudapi.cn/", "https://management.core.chinacloudapi.cn:8443/", "https://gallery.chinacloudapi.cn/", "https://management.core.chinacloudapi.cn/"},
 	"usgov":  {"https://graph.windows.net/", "https://management.core.usgovcloudapi.net:8443/", "https://gallery.usgovcloudapi.net/", "https://management.core.usgovcloudapi.net/"},
-}
-
-// authFileJSON is the `az ad sp create-for-rbac --sdk-auth` layout, with
-// plain strings: this is the one place a secret is meant to be written out.
-type authFileJSON struct {
-	ClientID                       string `json:"clientId"`
-	ClientSecret                   string `json:"clientSecret,omitempty"`
-	ClientCertificate              string `json:"clientCertificate,omitempty"`
-	ClientCertificatePassword      string `json:"clientCertificatePassword,omitempty"`
-	SubscriptionID                 string `json:"subscriptionId"`
-	TenantID                       string `json:"tenantId"`
-	ActiveDirectoryEndpointURL     string `json:"activeDirectoryEndpointUrl"`
-	ResourceManagerEndpointURL     string `json:"resourceManagerEndpointUrl"`
-	ActiveDirectoryGraphResourceID string `json:"activeDirectoryGraphResourceId"`
-	SQLManagementEndpointURL       string `json:"sqlManagementEndpointUrl"`
-	GalleryEndpointURL             string `json:"galleryEndpointUrl"`
-	ManagementEndpointURL          string `json:"managementEndpointUrl"`
 }
 
 // AuthFileContent builds the legacy SDK auth file for a service principal,
@@ -53,11 +35,11 @@ func AuthFileContent(id *resolve.Identity) ([]byte, error) {
 		legacy = legacyEndpoints["public"]
 	}
 	sp := id.SP
-	return json.MarshalIndent(authFileJSON{
+	return (&resolve.AuthFile{
 		ClientID:                       sp.ClientID,
-		ClientSecret:                   sp.ClientSecret.Reveal(),
+		ClientSecret:                   sp.ClientSecret,
 		ClientCertificate:              sp.CertificatePath,
-		ClientCertificatePassword:      sp.CertificatePassword.Reveal(),
+		ClientCertificatePassword:      sp.CertificatePassword,
 		SubscriptionID:                 id.Subscription,
 		TenantID:                       sp.TenantID,
 		ActiveDirectoryEndpointURL:     strings.TrimSuffix(id.Cloud.AuthorityHost, "/"),
@@ -66,7 +48,7 @@ func AuthFileContent(id *resolve.Identity) ([]byte, error) {
 		SQLManagementEndpointURL:       legacy.sql,
 		GalleryEndpointURL:             legacy.gallery,
 		ManagementEndpointURL:          legacy.management,
-	}, "", "  ")
+	}).MarshalClear()
 }
 
 // CredentialFile is a file handed to the child that must not outlive it.

@@ -51,6 +51,20 @@ func (a *AuthFile) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MarshalClear writes the file with its secrets in the clear: the one way
+// an AuthFile becomes text that a reader of the format can use (azexec
+// --inject auth-file). Its plain MarshalJSON keeps them redacted.
+func (a *AuthFile) MarshalClear() ([]byte, error) {
+	type plain AuthFile
+	raw := struct {
+		plain
+		// Shallower fields win over plain's redacting ones of the same name.
+		ClientSecret              string `json:"clientSecret,omitempty"`
+		ClientCertificatePassword string `json:"clientCertificatePassword,omitempty"`
+	}{plain(*a), a.ClientSecret.Reveal(), a.ClientCertificatePassword.Reveal()}
+	return json.MarshalIndent(raw, "", "  ")
+}
+
 // ParseAuthFile decodes an auth file in UTF-8 (with or without a BOM) or
 // UTF-16 with a BOM, as Windows tools write it. Errors never quote the
 // content: the file holds a secret.

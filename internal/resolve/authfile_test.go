@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -82,6 +83,33 @@ func TestAuthFileSecretIsRedactedWhenPrinted(t *testing.T) {
 		if strings.Contains(s, "very-secret-value") {
 			t.Errorf("printed form leaks the secret: %s", s)
 		}
+	}
+}
+
+// TestAuthFileMarshalClearRoundTrips: what --inject auth-file writes reads
+// back as the same file, secret included, while %v and MarshalJSON stay
+// redacted.
+func TestAuthFileMarshalClearRoundTrips(t *testing.T) {
+	a, err := ParseAuthFile([]byte(sampleAuthFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.MarshalClear()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseAuthFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *a != *b {
+		t.Errorf("round trip changed the file:\n%+v\n%+v", a, b)
+	}
+	if b.ClientSecret.Reveal() != "very-secret-value" {
+		t.Error("secret lost")
+	}
+	if redacted, _ := json.Marshal(a); strings.Contains(string(redacted), "very-secret-value") {
+		t.Error("MarshalJSON leaks the secret")
 	}
 }
 
