@@ -16,9 +16,9 @@ import (
 // session is what every command that acts as an identity shares: the
 // logger, the environment the user configured, and the resolved identity.
 type session struct {
-	log      hclog.Logger
-	scrub    *scrubber
-	env      *inject.Env
+	log   hclog.Logger
+	scrub *scrubber
+	env   *inject.Env
 	// trusted is azexec's own process environment, the only one the
 	// identity chain reads; fileVars are what the env files set, checked
 	// against the trust rule before the chain runs.
