@@ -134,7 +134,8 @@ usr-bin)
   # stubs there (on merged-/usr systems /bin is /usr/bin too); nothing
   # else on the machine does.
   # shellcheck disable=SC2016
-  if [ "$(id -u)" = 0 ] && unshare -m sh -c 'mount --make-rprivate / && mount -t overlay hostile -o "lowerdir=/usr/bin,upperdir=$0/upper,workdir=$0/ovl-probe" /usr/bin' "$work" 2>/dev/null; then
+  # HOSTILE_NO_MOUNT_NS=1 skips the namespace (to try the fallback).
+  if [ -z "${HOSTILE_NO_MOUNT_NS:-}" ] && [ "$(id -u)" = 0 ] && unshare -m sh -c 'mount --make-rprivate / && mount -t overlay hostile -o "lowerdir=/usr/bin,upperdir=$0/upper,workdir=$0/ovl-probe" /usr/bin' "$work" 2>/dev/null; then
     unshare -m sh -c 'mount --make-rprivate / && mount -t overlay hostile -o "lowerdir=/usr/bin,upperdir=$0/upper,workdir=$0/ovl" /usr/bin && exec "$@"' \
       "$work" sh "$self" --az-in-usr-bin "$@"
   elif [ ! -e /usr/bin/az ] && [ ! -e /usr/bin/azd ] && [ -w /usr/bin ]; then
