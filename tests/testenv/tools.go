@@ -4,7 +4,7 @@ package testenv
 // /usr/bin holds sh and env next to az, azd, kubectl, docker and git; a
 // PATH of "/usr/bin:/bin" hands azexec the developer's real Azure CLI and
 // its login, so a test of "nothing configured" passes on a bare CI runner
-// and fails on every laptop. A tests' PATH is instead made of directories
+// and fails on every laptop. A test's PATH is instead made of directories
 // the test owns: one of symbolic links to the few plain tools its shell
 // children use (LinkTools, Tools), and one for the stubs it writes itself.
 
