@@ -39,7 +39,7 @@ func interopChildren(t *testing.T) map[string][]string {
 	children["go"] = []string{gochild}
 	script, _ := filepath.Abs("interop/node/readsecret.mjs")
 	if _, err := os.Stat("interop/node/node_modules/@azure/identity"); err == nil {
-		children["node"] = []string{"node", script}
+		children["node"] = []string{realTool(t, "node"), script}
 	} else if os.Getenv("CI") != "" {
 		t.Fatal("tests/interop/node/node_modules is missing: .ci/run must run npm ci there")
 	} else {
@@ -122,7 +122,7 @@ func TestEndpointRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		out, stderr, code := runAzexec(t, f.env(p.env()...), "", "--inject", "endpoint", "--allow-scope", "keyvault",
-			"--", "python3", "-c", endpointProbe, tc.resource, tc.header)
+			"--", realTool(t, "python3"), "-c", endpointProbe, tc.resource, tc.header)
 		if code != 0 || strings.TrimSpace(out) != tc.want {
 			t.Errorf("%s with header %q: %q, want %q (status %d)\n%s", tc.resource, tc.header, out, tc.want, code, stderr)
 		}
@@ -155,7 +155,7 @@ func TestAuthFileMode(t *testing.T) {
 		}
 		env := f.env(append(p.env(), "WANT_TENANT="+p.tenant, "TMPDIR="+f.path("tmp"))...)
 		os.MkdirAll(f.path("tmp"), 0o700)
-		out, stderr, code := runAzexec(t, env, "", append(args, "--", "python3", "-c", authFileReader)...)
+		out, stderr, code := runAzexec(t, env, "", append(args, "--", realTool(t, "python3"), "-c", authFileReader)...)
 		if code != 0 {
 			t.Fatalf("status %d\n%s", code, stderr)
 		}

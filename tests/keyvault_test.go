@@ -220,7 +220,7 @@ func TestEnvCommandFormats(t *testing.T) {
 		}
 		out := filepath.Join(t.TempDir(), "env")
 		cmd := exec.Command("sh", "-c", stdout+"\nenv -0 > '"+out+"'")
-		cmd.Env = []string{"PATH=/usr/bin:/bin"}
+		cmd.Env = []string{"PATH=" + toolsDir}
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("eval: %v\n%s", err, b)
 		}

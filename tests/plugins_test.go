@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/azexec/azexec/tests/fakeazure"
+	"github.com/azexec/azexec/tests/testenv"
 )
 
 const (
@@ -333,7 +334,7 @@ func gitFill(t *testing.T, f *fake, env []string, url string, helpers ...string)
 // gitFillArgs runs `git ARGS... credential fill` for url in exactly env.
 func gitFillArgs(t *testing.T, env []string, url string, args ...string) (map[string]string, string, int) {
 	t.Helper()
-	gitBin, err := exec.LookPath("git")
+	gitBin, err := testenv.Lookup("git")
 	if err != nil {
 		t.Skip("git is not installed")
 	}
