@@ -59,6 +59,10 @@ IDENTITY SOURCES (--identity auto tries them in this order):
               or AZURE_CLIENT_CERTIFICATE_PATH (PEM or PKCS#12; AZURE_CLIENT_CERTIFICATE_PASSWORD)
    auth-file  the JSON of az ad sp create-for-rbac --sdk-auth (--auth-file or AZURE_AUTH_LOCATION)
    workload   workload identity federation: AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, AZURE_CLIENT_ID
+   github     GitHub Actions OIDC (permissions: id-token: write): ACTIONS_ID_TOKEN_REQUEST_URL and
+              _TOKEN, AZURE_TENANT_ID, AZURE_CLIENT_ID; a fresh OIDC token for every assertion
+   pipelines  Azure Pipelines service connection: SYSTEM_OIDCREQUESTURI, SYSTEM_ACCESSTOKEN,
+              AZURESUBSCRIPTION_SERVICE_CONNECTION_ID (or --service-connection), _CLIENT_ID, _TENANT_ID
    managed    managed identity (IMDS, App Service, Cloud Shell, Arc, ...); --client-id for user-assigned
    cli        the Azure CLI login (az login)
    azd        the Azure Developer CLI login (azd auth login)
@@ -76,7 +80,10 @@ THE CHILD'S ENVIRONMENT:
    or keyvault://VAULT/NAME[/VERSION] (see azexec env --help; --concurrency, --timeout).
 
 INJECTION (--inject MODE, how COMMAND receives the identity):
-   auto       env for a service principal; otherwise the environment is left as it is
+   auto       env for a service principal; endpoint for github and pipelines; otherwise the
+              environment is left as it is. The CI job's ACTIONS_ID_TOKEN_REQUEST_* and
+              SYSTEM_ACCESSTOKEN never reach COMMAND. In CI (GITHUB_ACTIONS, TF_BUILD) the values
+              COMMAND receives are announced to the runner for masking, on stderr.
    env        AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (--arm: ARM_* for Terraform too)
    auth-file  AZURE_AUTH_LOCATION=/dev/fd/N, a sealed in-memory --sdk-auth file (service principal)
    endpoint   IDENTITY_ENDPOINT and IDENTITY_HEADER: a local managed identity endpoint serving

@@ -75,6 +75,10 @@ func runEnv(c *cli.Context, io streams, o envOptions) error {
 	for _, name := range skipped {
 		fmt.Fprintf(io.errOut, "azexec: warning: %q is not a valid %s variable name; left out\n", name, o.format)
 	}
+	// In CI, the runner learns to hide the secrets before they are printed.
+	if err := newCIMasker(s.trusted, io.errOut).mask(secretValues(s.env, refs, nil)...); err != nil {
+		return err
+	}
 	s.log.Debug("environment printed", "format", o.format, "variables", len(vars)-len(skipped))
 	_, err = io.out.Write(out.Bytes())
 	return err

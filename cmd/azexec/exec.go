@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 
 	"github.com/azexec/azexec/internal/inject"
 	"github.com/azexec/azexec/internal/resolve"
@@ -27,7 +28,8 @@ func runExec(ctx context.Context, io streams, g globalOptions, command []string)
 		return err
 	}
 	defer s.close()
-	if _, err := fetchAll(ctx, s, g, needsSubscription(injectModeFor(g.Inject, s.id))); err != nil {
+	refs, err := fetchAll(ctx, s, g, needsSubscription(injectModeFor(g.Inject, s.id)))
+	if err != nil {
 		return err
 	}
 	h, err := prepareHandover(s, g)
@@ -40,6 +42,11 @@ func runExec(ctx context.Context, io streams, g globalOptions, command []string)
 	if h.afterMode != nil {
 		h.afterMode(&cmd, replace)
 	}
+	// In CI, the runner learns to hide what COMMAND received, should it
+	// print it.
+	if err := newCIMasker(s.trusted, io.errOut).mask(secretValues(s.env, refs, tokenVars(g.Tokens))...); err != nil {
+		return err
+	}
 	cmd.Env = s.env.Environ()
 	s.log.Debug("starting command", "command", command[0], "replace", replace, "inject", h.mode)
 	status, err := inject.Run(ctx, cmd, inject.RunOptions{Replace: replace, Logger: s.log})
@@ -47,6 +54,17 @@ func runExec(ctx context.Context, io streams, g globalOptions, command []string)
 		return err
 	}
 	return childStatus(status)
+}
+
+// tokenVars are the variable names of the --token flags (checked before).
+func tokenVars(flags []string) []string {
+	var names []string
+	for _, f := range flags {
+		if name, _, ok := strings.Cut(f, "="); ok {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // childStatus carries COMMAND's exit status through the urfave/cli app to

@@ -42,6 +42,10 @@ type globalOptions struct {
 	KeyringBackend string
 	NoCache        bool
 	InjectSet      bool // --inject or AZEXEC_INJECT given: a profile's default does not apply
+
+	// ServiceConnection is the Azure Pipelines service connection id
+	// (the pipelines source).
+	ServiceConnection string
 }
 
 // globalFlags returns fresh flag values: urfave/cli keeps state in them, so
@@ -49,13 +53,15 @@ type globalOptions struct {
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "identity", Value: "auto", EnvVars: []string{"AZEXEC_IDENTITY"},
-			Usage: "identity source: auto, env, auth-file, workload, managed, cli or azd"},
+			Usage: "identity source: auto, env, auth-file, workload, github, pipelines, managed, cli or azd"},
 		&cli.StringFlag{Name: "cloud", Value: "public", EnvVars: []string{"AZEXEC_CLOUD"},
 			Usage: "Azure cloud: public, china or usgov (AZURE_AUTHORITY_HOST overrides the authority)"},
 		&cli.StringFlag{Name: "auth-file", EnvVars: []string{"AZEXEC_AUTH_FILE"},
 			Usage: "legacy SDK auth file (`PATH`; default AZURE_AUTH_LOCATION)"},
 		&cli.StringFlag{Name: "client-id", EnvVars: []string{"AZEXEC_CLIENT_ID"},
 			Usage: "client `ID` of a user-assigned managed identity"},
+		&cli.StringFlag{Name: "service-connection", EnvVars: []string{"AZEXEC_SERVICE_CONNECTION"},
+			Usage: "Azure Pipelines service connection `ID` for the pipelines source (default AZURESUBSCRIPTION_SERVICE_CONNECTION_ID)"},
 		&cli.StringSliceFlag{Name: "env-file", EnvVars: []string{"AZEXEC_ENV_FILE"},
 			Usage: "read variables for COMMAND from `FILE` (repeatable; later wins over earlier and over the process environment)"},
 		&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"AZEXEC_LOG_LEVEL"},
@@ -143,6 +149,8 @@ func readGlobals(c *cli.Context) globalOptions {
 		KeyringBackend: str("keyring-backend"),
 		NoCache:        setAt("no-cache").Bool("no-cache"),
 		InjectSet:      setAt("inject").IsSet("inject"),
+
+		ServiceConnection: str("service-connection"),
 	}
 }
 

@@ -67,11 +67,18 @@ func checkInjectMode(g globalOptions) error {
 	return nil
 }
 
-// injectModeFor resolves auto: env for a service principal; auto stays
+// injectModeFor resolves auto: env for a service principal; endpoint for
+// the CI sources (github, pipelines), whose job credentials the child
+// never receives, so its own SDK could not find the identity; auto stays
 // auto (nothing added, nothing removed) for any other identity.
 func injectModeFor(requested string, id *resolve.Identity) string {
-	if requested == injectAuto && id.SP != nil {
+	switch {
+	case requested != injectAuto:
+		return requested
+	case id.SP != nil:
 		return injectEnv
+	case id.Source == "github" || id.Source == "pipelines":
+		return injectEndpoint
 	}
 	return requested
 }

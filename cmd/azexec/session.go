@@ -70,6 +70,12 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 		}
 		l.Debug("env file read", "file", f, "variables", len(vars))
 	}
+	// The CI job's own request credentials stay with azexec, in every
+	// mode and command: a child holding them could mint federated tokens
+	// of its own for as long as the job runs.
+	if removed := inject.RemoveJobCredentials(s.env); len(removed) > 0 {
+		l.Debug("job request credentials kept from the child", "removed", removed)
+	}
 	for _, check := range checks {
 		if err := check(s); err != nil {
 			s.close()
@@ -127,6 +133,8 @@ func (s *session) config(g globalOptions) (*resolve.Config, []resolve.Source, er
 		Profile:       g.Profile,
 		Profiles:      s.store,
 		Logger:        s.log,
+
+		ServiceConnection: g.ServiceConnection,
 	}
 	if fileSP != nil {
 		s.log.Debug("service principal from an env file, which holds its secret", "file", fileSP.File)

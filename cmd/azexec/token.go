@@ -143,6 +143,10 @@ func runToken(c *cli.Context, io streams, o tokenOptions) error {
 		return err
 	}
 	s.scrub.Add(tok.Token)
+	// In CI, the runner learns to hide the token before it is printed.
+	if err := newCIMasker(s.trusted, io.errOut).mask(tok.Token); err != nil {
+		return err
+	}
 	var out any
 	switch o.format {
 	case formatToken:

@@ -255,6 +255,7 @@ var bootstrapSecrets = []string{
 	"IMDS_ENDPOINT", "AZURE_TOKEN_CREDENTIALS",
 	// Short-lived, but they let the child mint federated tokens of its own.
 	"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL", "ARM_OIDC_REQUEST_TOKEN", "ARM_OIDC_REQUEST_URL",
+	"SYSTEM_ACCESSTOKEN",
 	// azexec's own key to the profiles and the token cache.
 	"AZEXEC_KEYRING_PASSWORD",
 }

@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,7 +15,7 @@ import (
 )
 
 // SourceNames lists the sources in the order --identity auto tries them.
-var SourceNames = []string{"env", "auth-file", "workload", "managed", "cli", "azd"}
+var SourceNames = []string{"env", "auth-file", "workload", "github", "pipelines", "managed", "cli", "azd"}
 
 // NewSource returns the source with the given name.
 func NewSource(name string) (Source, bool) {
@@ -25,6 +26,10 @@ func NewSource(name string) (Source, bool) {
 		return authFileSource{}, true
 	case "workload":
 		return workloadSource{}, true
+	case "github":
+		return githubSource{}, true
+	case "pipelines":
+		return pipelinesSource{}, true
 	case "managed":
 		return managedSource{}, true
 	case "cli":
@@ -101,6 +106,9 @@ func (e *ChainError) Unwrap() error { return e.Err }
 // winner; on failure the error is a *ChainError.
 func (ch *Chain) Resolve(ctx context.Context, cfg *Config) (*Identity, []Attempt, error) {
 	var attempts []Attempt
+	if cfg.secret == nil {
+		cfg.secret = ch.OnSecret
+	}
 	for _, src := range ch.Sources {
 		id, a, stop := ch.try(ctx, cfg, src)
 		attempts = append(attempts, a)
@@ -197,8 +205,9 @@ func fillFromClaims(id *Identity, c claims) {
 // classify turns a source's error into an attempt: unavailable sources are
 // skipped, everything else failed, with a hint when the cause is known.
 func (ch *Chain) classify(a Attempt, src Source, err error, developer bool) Attempt {
-	if IsUnavailable(err) {
-		a.Status, a.Reason = StatusSkipped, err.Error()
+	var u *UnavailableError
+	if errors.As(err, &u) {
+		a.Status, a.Reason, a.Hint = StatusSkipped, u.Reason, u.Hint
 		return a
 	}
 	a.Status = StatusFailed
@@ -219,6 +228,13 @@ func noIdentityHint(attempts []Attempt) string {
 	// than the list of sources what to do.
 	for i := len(attempts) - 1; i >= 0; i-- {
 		if a := attempts[i]; a.Status == StatusFailed && a.Hint != "" {
+			return a.Hint
+		}
+	}
+	// Then a source that is half configured (a CI job without its OIDC
+	// permission) says what it lacks.
+	for _, a := range attempts {
+		if a.Status == StatusSkipped && a.Hint != "" {
 			return a.Hint
 		}
 	}

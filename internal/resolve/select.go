@@ -33,7 +33,7 @@ func SelectProfile(identity, name string) ([]Source, error) {
 // with auto, AZURE_TOKEN_CREDENTIALS narrows the chain exactly as the SDK
 // documents: "dev" keeps the developer logins, "prod" the deployed
 // sources (the auth file counts as deployed configuration, like the
-// environment), a credential type name keeps that one, and anything else,
+// environment; the CI sources github and pipelines are deployed too), a credential type name keeps that one, and anything else,
 // the empty string included, is an error.
 func Select(identity string, atc string, atcSet bool) ([]Source, error) {
 	identity = strings.ToLower(strings.TrimSpace(identity))
@@ -57,7 +57,7 @@ func Select(identity string, atc string, atcSet bool) ([]Source, error) {
 		case atc == "dev":
 			names = []string{"cli", "azd"}
 		case atc == "prod":
-			names = []string{"env", "auth-file", "workload", "managed"}
+			names = []string{"env", "auth-file", "workload", "github", "pipelines", "managed"}
 		case tokenCredentialNames[v] != "":
 			names = []string{tokenCredentialNames[v]}
 		case v == "azurepowershellcredential":

@@ -44,8 +44,16 @@ type Config struct {
 	// Resource Manager scope when nil or empty.
 	Scope func(Cloud) string
 
+	// ServiceConnection is --service-connection: the Azure Pipelines
+	// service connection, for the pipelines source.
+	ServiceConnection string
+
 	ClientOptions policy.ClientOptions
 	Logger        hclog.Logger
+
+	// secret is Chain.OnSecret, set by Resolve: sources that fetch
+	// secrets later (a CI OIDC token per assertion) report them here.
+	secret func(string)
 
 	// allowed, when set, replaces AZURE_ADDITIONALLY_ALLOWED_TENANTS: an
 	// env file's service principal brings its own.
@@ -105,12 +113,22 @@ type Candidate struct {
 // the chain moves on to the next source.
 type UnavailableError struct {
 	Reason string
+	// Hint, when set, is what to do to configure the source; it is shown
+	// when no source is found (a CI job lacking a permission).
+	Hint string
 }
 
 func (e *UnavailableError) Error() string { return e.Reason }
 
 func unavailable(format string, args ...any) error {
 	return &UnavailableError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// unavailableHint is unavailable with advice, for a source that is half
+// configured in a way that is common and not an error (a CI job without
+// the permission to request an OIDC token).
+func unavailableHint(reason, hint string) error {
+	return &UnavailableError{Reason: reason, Hint: hint}
 }
 
 // IsUnavailable reports whether err says the source is not there.
