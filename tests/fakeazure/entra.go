@@ -25,6 +25,7 @@ type app struct {
 	secrets   []string
 	certs     []*x509.Certificate
 	federated []string
+	fedCreds  []FederatedCredential // oidc.go
 }
 
 func newTenant(id string) *tenant { return &tenant{id: id, apps: map[string]*app{}} }
@@ -281,6 +282,12 @@ func (s *Server) authenticate(form map[string][]string, tenantID, tokenEndpoint 
 	if slices.Contains(a.federated, assertion) {
 		return id, "2", nil
 	}
+	if iss, claims := s.issuerOf(assertion); iss != nil {
+		if e := checkFederated(assertion, iss, claims, a); e != nil {
+			return identity{}, "", e
+		}
+		return id, "2", nil
+	}
 	if e := checkCertAssertion(assertion, a, clientID, tokenEndpoint); e != nil {
 		return identity{}, "", e
 	}
@@ -294,7 +301,7 @@ func (s *Server) authenticate(form map[string][]string, tenantID, tokenEndpoint 
 // client id, nbf, exp, jti.
 func checkCertAssertion(assertion string, a *app, clientID, tokenEndpoint string) *aadErr {
 	malformed := func(why string) *aadErr {
-		if len(a.federated) > 0 {
+		if len(a.federated) > 0 || len(a.fedCreds) > 0 {
 			return &aadErr{http.StatusBadRequest, "invalid_request", 70021,
 				"No matching federated identity record found for presented assertion."}
 		}

@@ -114,6 +114,11 @@ type Server struct {
 	// registries are the container registries of acr.go, by lower-case
 	// name; made by the first AddRegistry.
 	registries map[string]*registry
+
+	// issuers are the CI OIDC issuers of oidc.go, by iss; assertions are
+	// every ID token they signed.
+	issuers    map[string]*OIDCIssuer
+	assertions []string
 }
 
 // Start generates a CA and a server certificate, writes the CA to
@@ -276,6 +281,12 @@ func (s *Server) serveMain(w http.ResponseWriter, r *http.Request) {
 		s.instrument(w, r, KindMI, s.handleAppServiceMI)
 	case p == "/metadata/identity/oauth2/token":
 		s.instrument(w, r, KindIMDS, s.handleIMDS)
+	case len(parts) == 4 && parts[0] == "_oidc" && (parts[1] == "github" || parts[1] == "devops"):
+		kind := KindGitHubOIDC
+		if parts[1] == "devops" {
+			kind = KindDevOpsOIDC
+		}
+		s.instrument(w, r, kind, func(w http.ResponseWriter, r *http.Request) { s.handleOIDC(w, r, s.issuerAt(kind, parts[2])) })
 	case parts[0] == "subscriptions":
 		s.instrument(w, r, KindARM, s.handleARM)
 	default:
