@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/azexec/azexec/tests/fakeazure"
 )
 
 // secretScenario is an identity whose secrets must never be printed.
@@ -31,7 +33,7 @@ func lengths(secret, password string) string {
 // levels trace, debug and info, in text and JSON, for every kind of
 // identity, and searches everything azexec printed for the run's secrets
 // (client secrets, certificate password, federated assertion, managed
-// identity header) and for every token the fake issued or minted, whole or
+// identity header, a CI job's request token and every OIDC assertion) and for every token the fake issued or minted, whole or
 // in part (payload or signature). The wrapper's child must still have
 // received the secret: it prints its length.
 func TestNoSecretInOutput(t *testing.T) {
@@ -73,6 +75,21 @@ func TestNoSecretInOutput(t *testing.T) {
 		"managed identity": func(t *testing.T, f *fake) secretScenario {
 			env := f.env("IDENTITY_ENDPOINT="+f.MIEndpoint(), "IDENTITY_HEADER="+f.MIHeader)
 			return secretScenario{env: env, secrets: []string{f.MIHeader}, child: lengths("", "")}
+		},
+		// The CI sources: the job's request token must not appear, nor
+		// any assertion the issuer signed (checkNoSecrets searches them).
+		"github oidc": func(t *testing.T, f *fake) secretScenario {
+			j := f.githubJob(t, "", 0, nil)
+			return secretScenario{env: j.env, secrets: []string{j.iss.RequestToken}, child: lengths("", "")}
+		},
+		"pipelines oidc": func(t *testing.T, f *fake) secretScenario {
+			j, _ := f.pipelinesJob(t, 0)
+			env := unsetEnv(j.env, "TF_BUILD") // masking lines are tested in ci_test.go
+			return secretScenario{env: env, secrets: []string{j.iss.RequestToken}, child: lengths("", "")}
+		},
+		"github wrong subject": func(t *testing.T, f *fake) secretScenario {
+			j := f.githubJob(t, "", 0, &fakeazure.FederatedCredential{Subject: "repo:other/repo:ref:refs/heads/main", Audience: "api://AzureADTokenExchange"})
+			return secretScenario{env: j.env, secrets: []string{j.iss.RequestToken}, code: 3}
 		},
 		"az login": func(t *testing.T, f *fake) secretScenario {
 			az := f.writeFakeAz(t, newUUID())
@@ -137,7 +154,8 @@ func checkNoSecrets(t *testing.T, f *fake, out string, secrets []string) {
 			t.Errorf("output contains secret %d of the scenario (length %d)", i, len(s))
 		}
 	}
-	tokens := f.IssuedTokens()
+	// Access tokens, then the federated assertions the CI issuers signed.
+	tokens := append(f.IssuedTokens(), f.IssuedAssertions()...)
 	for i, tok := range tokens {
 		parts := strings.Split(tok, ".")
 		if len(parts) != 3 {
