@@ -31,8 +31,8 @@ func TestNothingConfigured(t *testing.T) {
 		}
 		requireLine(t, stderr, "azexec: sources tried:")
 		got := listedAttempts(stderr)
-		if s := attemptsString(got); s != "env:skipped auth-file:skipped workload:skipped managed:skipped cli:skipped azd:skipped" {
-			t.Errorf("sources tried: %q, want all six skipped", s)
+		if s := attemptsString(got); s != "env:skipped auth-file:skipped workload:skipped github:skipped pipelines:skipped managed:skipped cli:skipped azd:skipped" {
+			t.Errorf("sources tried: %q, want all eight skipped", s)
 		}
 		for _, a := range got {
 			if a.Reason == "" {
@@ -122,7 +122,7 @@ func TestTokenCredentials(t *testing.T) {
 		if code != 3 {
 			t.Errorf("status %d, want 3", code)
 		}
-		if got := attemptsString(listedAttempts(stderr)); got != "env:skipped auth-file:skipped workload:skipped managed:skipped" {
+		if got := attemptsString(listedAttempts(stderr)); got != "env:skipped auth-file:skipped workload:skipped github:skipped pipelines:skipped managed:skipped" {
 			t.Errorf("sources tried %q", got)
 		}
 		if az.ran() {
@@ -299,7 +299,7 @@ func TestDeveloperLoginFailureContinues(t *testing.T) {
 	azd := f.writeFakeAzd(t)
 	got := whoami(t, f.env())
 	want{source: "azd", kind: "Azure Developer CLI login", tenant: azd.tenant, client: azd.client, object: azd.objectID(),
-		attempts: "env:skipped auth-file:skipped workload:skipped managed:skipped cli:failed azd:ok"}.check(t, f, got)
+		attempts: "env:skipped auth-file:skipped workload:skipped github:skipped pipelines:skipped managed:skipped cli:failed azd:ok"}.check(t, f, got)
 
 	_, stderr, code := runAzexec(t, f.env(), "", "--identity", "cli", "whoami")
 	if code != 3 {

@@ -126,7 +126,7 @@ func TestWhoamiNamesTheSource(t *testing.T) {
 			env := f.env("IDENTITY_ENDPOINT="+f.MIEndpoint(), "IDENTITY_HEADER="+f.MIHeader)
 			return env, nil, want{source: "managed", kind: "managed identity (App Service)",
 				tenant: f.Tenant(), client: f.MIClientID(), object: fakeazure.ObjectID(f.Tenant(), f.MIClientID()),
-				attempts: "env:skipped auth-file:skipped workload:skipped managed:ok"}
+				attempts: "env:skipped auth-file:skipped workload:skipped github:skipped pipelines:skipped managed:ok"}
 		}},
 		{"user-assigned managed identity from --client-id", func(t *testing.T, f *fake) ([]string, []string, want) {
 			ua := newUUID()
@@ -134,7 +134,7 @@ func TestWhoamiNamesTheSource(t *testing.T) {
 			env := f.env("IDENTITY_ENDPOINT="+f.MIEndpoint(), "IDENTITY_HEADER="+f.MIHeader)
 			return env, []string{"--client-id", ua}, want{source: "managed", kind: "managed identity (App Service)",
 				tenant: f.Tenant(), client: ua, object: fakeazure.ObjectID(f.Tenant(), ua),
-				attempts: "env:skipped auth-file:skipped workload:skipped managed:ok"}
+				attempts: "env:skipped auth-file:skipped workload:skipped github:skipped pipelines:skipped managed:ok"}
 		}},
 		{"az login", func(t *testing.T, f *fake) ([]string, []string, want) {
 			az := f.writeFakeAz(t, newUUID())
@@ -145,13 +145,13 @@ func TestWhoamiNamesTheSource(t *testing.T) {
 			})
 			return f.env(), nil, want{source: "cli", kind: "Azure CLI login",
 				tenant: az.tenant, client: az.client, object: az.objectID(), expiresOn: az.expiresOn,
-				attempts: "env:skipped auth-file:skipped workload:skipped managed:skipped cli:ok"}
+				attempts: "env:skipped auth-file:skipped workload:skipped github:skipped pipelines:skipped managed:skipped cli:ok"}
 		}},
 		{"azd login", func(t *testing.T, f *fake) ([]string, []string, want) {
 			azd := f.writeFakeAzd(t)
 			return f.env(), nil, want{source: "azd", kind: "Azure Developer CLI login",
 				tenant: azd.tenant, client: azd.client, object: azd.objectID(), expiresOn: azd.expiresOn,
-				attempts: "env:skipped auth-file:skipped workload:skipped managed:skipped cli:skipped azd:ok"}
+				attempts: "env:skipped auth-file:skipped workload:skipped github:skipped pipelines:skipped managed:skipped cli:skipped azd:ok"}
 		}},
 		{"--identity cli before whoami", func(t *testing.T, f *fake) ([]string, []string, want) {
 			// A working service principal is configured too: --identity
@@ -225,7 +225,7 @@ func TestWhoamiIMDS(t *testing.T) {
 	got := whoami(t, f.env())
 	want{source: "managed", kind: "managed identity (IMDS)",
 		tenant: f.Tenant(), client: f.MIClientID(), object: fakeazure.ObjectID(f.Tenant(), f.MIClientID()),
-		attempts: "env:skipped auth-file:skipped workload:skipped managed:ok"}.check(t, f, got)
+		attempts: "env:skipped auth-file:skipped workload:skipped github:skipped pipelines:skipped managed:ok"}.check(t, f, got)
 	if n := f.CountRequests(fakeazure.KindIMDS); n == 0 {
 		t.Errorf("the fake IMDS saw no request")
 	}

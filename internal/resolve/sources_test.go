@@ -152,9 +152,9 @@ func TestSelect(t *testing.T) {
 		want          string
 		wantErr       bool
 	}{
-		{"auto", "", false, "env,auth-file,workload,managed,cli,azd", false},
+		{"auto", "", false, "env,auth-file,workload,github,pipelines,managed,cli,azd", false},
 		{"", "dev", true, "cli,azd", false},
-		{"auto", "prod", true, "env,auth-file,workload,managed", false},
+		{"auto", "prod", true, "env,auth-file,workload,github,pipelines,managed", false},
 		{"auto", "AzureCLICredential", true, "cli", false},
 		{"auto", "managedidentitycredential", true, "managed", false},
 		{"auto", "", true, "", true},
