@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/azexec/azexec/internal/resolve"
+)
+
+// TestCIMaskerLines: one line per line of a value, once each, empty lines
+// skipped, % escaped for GitHub only; nothing at all outside CI, and
+// nothing when only a look-alike value is set.
+func TestCIMaskerLines(t *testing.T) {
+	cases := []struct {
+		name    string
+		environ []string
+		want    string
+	}{
+		{"github", []string{"GITHUB_ACTIONS=true"},
+			"::add-mask::first 50%25\n::add-mask::second\n::add-mask::tok\n"},
+		{"pipelines", []string{"TF_BUILD=True"},
+			"##vso[task.setsecret]first 50%\n##vso[task.setsecret]second\n##vso[task.setsecret]tok\n"},
+		{"neither", nil, ""},
+		{"github not true", []string{"GITHUB_ACTIONS=1", "TF_BUILD=yes"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			m := newCIMasker(resolve.ProcessEnviron(tc.environ), &b)
+			if err := m.mask("first 50%\r\nsecond\n\n  \n", "tok", "second"); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.mask("tok"); err != nil { // announced once
+				t.Fatal(err)
+			}
+			if b.String() != tc.want {
+				t.Errorf("got %q, want %q", b.String(), tc.want)
+			}
+		})
+	}
+}
