@@ -29,6 +29,16 @@
 //   - Azure Container Registry's token exchange (POST /oauth2/exchange, as
 //     `az acr login` and docker credential helpers use it), one HTTPS
 //     origin per registry;
+//   - CI OIDC issuers (oidc.go): a GitHub Actions-style endpoint (GET with
+//     the job's bearer token and an `audience` query, answering
+//     {"value": JWT}) and an Azure DevOps-style one (POST with
+//     serviceConnectionId, answering {"oidcToken": JWT}), each signing
+//     short-lived RS256 ID tokens with a key of its own. The token endpoint
+//     accepts such a token as a federated client assertion only when it is
+//     signed by the issuer its iss names, unexpired, and its iss, sub and
+//     aud equal a federated credential of the application
+//     (AddFederatedCredential); otherwise AADSTS700211/700212/700213, which,
+//     unlike Entra ID, also name what the application's credentials expect;
 //   - fault injection (latency, status codes with Retry-After, connection
 //     resets) and a request log with per-kind counters and peak
 //     concurrency, so tests can assert on caching, retries and parallelism.
