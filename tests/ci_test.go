@@ -7,6 +7,7 @@ package tests
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,6 +167,26 @@ func TestCISourcesMisconfigured(t *testing.T) {
 		_, stderr, code := runAzexec(t, setEnv(gh.env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=stale"+randomHex(16)), "", "--identity", "github", "whoami")
 		if code != 3 || !strings.Contains(stderr, "GitHub Actions OIDC token request (ACTIONS_ID_TOKEN_REQUEST_URL): 401") {
 			t.Errorf("status %d, want 3 naming the OIDC request and its 401:\n%s", code, stderr)
+		}
+	})
+	t.Run("stale SYSTEM_ACCESSTOKEN", func(t *testing.T) {
+		pl, _ := f.pipelinesJob(t, 0)
+		_, stderr, code := runAzexec(t, setEnv(pl.env, "SYSTEM_ACCESSTOKEN=stale"+randomHex(16)), "", "--identity", "pipelines", "whoami")
+		hint := requireLine(t, stderr, "azexec: hint:")
+		if code != 3 || !strings.Contains(stderr, "Azure Pipelines OIDC token request (SYSTEM_OIDCREQUESTURI) failed: HTTP 401") ||
+			!strings.Contains(hint, "SYSTEM_ACCESSTOKEN") {
+			t.Errorf("status %d, want 3 naming the OIDC request, its 401 and SYSTEM_ACCESSTOKEN:\n%s", code, stderr)
+		}
+	})
+	t.Run("OIDC endpoint busy, then answers", func(t *testing.T) {
+		g := startFake(t)
+		gh := g.githubJob(t, "", 0, nil)
+		g.AddFault(fakeazure.Fault{Kind: fakeazure.KindGitHubOIDC, Status: http.StatusServiceUnavailable, Times: 2})
+		if w := whoami(t, gh.env, "--identity", "github"); w.Source != "github" {
+			t.Errorf("source %q", w.Source)
+		}
+		if n := g.CountRequests(fakeazure.KindGitHubOIDC); n != 3 {
+			t.Errorf("%d OIDC requests, want 3 (two refused, one retry served)", n)
 		}
 	})
 	for name, fc := range map[string]func(iss string) fakeazure.FederatedCredential{
