@@ -80,7 +80,7 @@ func (pipelinesSource) Load(cfg *Config) (*Candidate, error) {
 	return &Candidate{Credential: &pipelinesCredential{cred: cred, conn: conn, client: client}, Secrets: []string{token},
 		Identity: Identity{
 			Kind: "Azure Pipelines service connection " + conn, TenantID: tenant, ClientID: client, Cloud: cfg.Cloud,
-			Subscription: firstSet(cfg.Subscription, cfg.env("AZURESUBSCRIPTION_SUBSCRIPTION_ID"), cfg.env("AZURE_SUBSCRIPTION_ID")),
+			Subscription: cfg.subscription(),
 		}}, nil
 }
 
