@@ -64,8 +64,11 @@ func (m *ciMasker) mask(values ...string) error {
 	}
 	var b strings.Builder
 	for _, v := range values {
-		for _, line := range strings.Split(strings.ReplaceAll(v, "\r\n", "\n"), "\n") {
-			line = strings.TrimSuffix(line, "\r")
+		// .NET's line reader, which both runners use, ends a line at CR,
+		// LF or CRLF: split the same way, or a lone CR in a value would
+		// start a line of its own, outside the mask command (a workflow
+		// command injected by the value).
+		for _, line := range strings.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' }) {
 			if strings.TrimSpace(line) == "" || m.seen[line] {
 				continue
 			}

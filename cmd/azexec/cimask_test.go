@@ -7,9 +7,11 @@ import (
 	"github.com/azexec/azexec/internal/resolve"
 )
 
-// TestCIMaskerLines: one line per line of a value, once each, empty lines
-// skipped, % escaped for GitHub only; nothing at all outside CI, and
-// nothing when only a look-alike value is set.
+// TestCIMaskerLines: one line per line of a value (a lone CR ends a line,
+// as the runners read it, so a value cannot inject a workflow command of
+// its own), once each, empty lines skipped, % escaped for GitHub only;
+// nothing at all outside CI, and nothing when only a look-alike value is
+// set.
 func TestCIMaskerLines(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -17,9 +19,9 @@ func TestCIMaskerLines(t *testing.T) {
 		want    string
 	}{
 		{"github", []string{"GITHUB_ACTIONS=true"},
-			"::add-mask::first 50%25\n::add-mask::second\n::add-mask::tok\n"},
+			"::add-mask::first 50%25\n::add-mask::second\n::add-mask::x\n::add-mask::::warning::injected\n::add-mask::tok\n"},
 		{"pipelines", []string{"TF_BUILD=True"},
-			"##vso[task.setsecret]first 50%\n##vso[task.setsecret]second\n##vso[task.setsecret]tok\n"},
+			"##vso[task.setsecret]first 50%\n##vso[task.setsecret]second\n##vso[task.setsecret]x\n##vso[task.setsecret]::warning::injected\n##vso[task.setsecret]tok\n"},
 		{"neither", nil, ""},
 		{"github not true", []string{"GITHUB_ACTIONS=1", "TF_BUILD=yes"}, ""},
 	}
@@ -27,7 +29,7 @@ func TestCIMaskerLines(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
 			m := newCIMasker(resolve.ProcessEnviron(tc.environ), &b)
-			if err := m.mask("first 50%\r\nsecond\n\n  \n", "tok", "second"); err != nil {
+			if err := m.mask("first 50%\r\nsecond\n\n  \n", "x\r::warning::injected", "tok", "second"); err != nil {
 				t.Fatal(err)
 			}
 			if err := m.mask("tok"); err != nil { // announced once
