@@ -126,7 +126,7 @@ func runDockerCredential(c *cli.Context, streams streams, o dockerCredentialOpti
 		return err
 	}
 	s.scrub.Add(tok.Token)
-	refresh, err := providers.ExchangeACRToken(c.Context, providers.NewACRPipeline(&policy.ClientOptions{}), host, s.id.TenantID, tok.Token)
+	refresh, err := providers.ExchangeACRToken(c.Context, providers.NewACRPipeline(&policy.ClientOptions{Transport: s.network.Transporter()}), host, s.id.TenantID, tok.Token)
 	if err != nil {
 		return err
 	}
