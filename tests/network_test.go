@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,11 +24,20 @@ const networkTimeout = 2 * time.Second
 
 // unreachableEnv is a service principal whose authority is host, in
 // azexec's own process environment (AZURE_AUTHORITY_HOST is trusted only
-// there), and nothing else: no fake Azure, no CA to trust.
+// there), and nothing else: no fake Azure, and no CA to trust at all (an
+// empty SSL_CERT_FILE and SSL_CERT_DIR, which also spares loading the
+// system's roots within the short handshake timeout).
 func unreachableEnv(t *testing.T, authority string) []string {
+	dir := t.TempDir()
+	noCAs := filepath.Join(dir, "no-cas.pem")
+	if err := os.WriteFile(noCAs, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return []string{
 		"PATH=/usr/bin:/bin",
-		"HOME=" + t.TempDir(),
+		"HOME=" + dir,
+		"SSL_CERT_FILE=" + noCAs,
+		"SSL_CERT_DIR=" + t.TempDir(),
 		"AZURE_TENANT_ID=" + newUUID(),
 		"AZURE_CLIENT_ID=" + newUUID(),
 		"AZURE_CLIENT_SECRET=net8Q~" + randomHex(20),

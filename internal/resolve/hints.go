@@ -36,8 +36,7 @@ func explain(source string, err error) (reason, hint string) {
 	if errors.As(err, &fe) {
 		return fe.Msg, fail.HintOf(err)
 	}
-	var ne *NetworkError
-	if errors.As(err, &ne) {
+	if ne := AsNetworkError(err); ne != nil {
 		return ne.Error(), NetworkHint(ne)
 	}
 	msg := err.Error()

@@ -134,6 +134,9 @@ func classifyNet(err error) (NetProblem, string) {
 		return NetTimeout, timeoutText(err)
 	case errors.As(err, &record), errors.As(err, &alert):
 		return NetTLS, "TLS handshake failed (" + innermost(err) + ")"
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http's words for a tls.RecordHeaderError it swallowed.
+		return NetTLS, "TLS handshake failed (the server answered in plain HTTP)"
 	}
 	return NetOther, innermost(err)
 }
@@ -206,6 +209,9 @@ func AsNetworkError(err error) *NetworkError {
 	var ne *NetworkError
 	if errors.As(err, &ne) {
 		return ne
+	}
+	if err == nil {
+		return nil
 	}
 	p, _ := classifyNet(err)
 	if p == NetOther {
