@@ -29,6 +29,18 @@ type session struct {
 	// network is the HTTP client of every request to Azure, with connect
 	// timeouts fitted to --timeout; it knows why a host was not reached.
 	network *resolve.Network
+	// timeout is --timeout: it bounds the sign-in, and then each command's
+	// own requests (withTimeout).
+	timeout time.Duration
+}
+
+// withTimeout bounds ctx by --timeout, for the requests a command makes
+// after the sign-in (a plugin's token, a registry's exchange).
+func (s *session) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // openSession builds the logger and the environment, runs the checks that
@@ -40,7 +52,7 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 	if err != nil {
 		return nil, err
 	}
-	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l), network: resolve.NewNetwork(g.Timeout)}
+	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l), network: resolve.NewNetwork(g.Timeout), timeout: g.Timeout}
 	if g, err = withProfileDefaults(g); err != nil {
 		s.close()
 		return nil, err
