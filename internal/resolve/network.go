@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"syscall"
 )
@@ -198,7 +199,16 @@ func innermost(err error) string {
 	if errors.As(err, &sc) {
 		return sc.Err
 	}
-	return firstLine(err.Error())
+	return redactUserinfo(firstLine(err.Error()))
+}
+
+// userinfo matches the user:password@ of a URL in text: net/http quotes a
+// malformed HTTPS_PROXY whole, password included, in its error.
+var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/?#@\s"']*@`)
+
+// redactUserinfo hides the credentials of every URL in s.
+func redactUserinfo(s string) string {
+	return userinfo.ReplaceAllString(s, "${1}[redacted]@")
 }
 
 // AsNetworkError returns the NetworkError behind err: one in its chain, or

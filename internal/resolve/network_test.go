@@ -389,3 +389,24 @@ func TestChainNamesTheHostMSALForgot(t *testing.T) {
 		}
 	})
 }
+
+// TestNetworkErrorHidesProxyPassword: net/http quotes a malformed
+// HTTPS_PROXY whole in its error, password and all; the error azexec
+// prints must not.
+func TestNetworkErrorHidesProxyPassword(t *testing.T) {
+	const password = "pr0xy-Pa55word"
+	cause := &url.Error{Op: "Post", URL: "https://login.example/t/token",
+		Err: errors.New(`invalid proxy address "http://alice:` + password + `@proxy .example:3128": parse error`)}
+	for _, ne := range []*NetworkError{{Host: "login.example", Cause: cause}, AsNetworkError(&net.OpError{Op: "proxyconnect", Net: "tcp", Err: cause})} {
+		if ne == nil {
+			t.Fatal("no NetworkError")
+		}
+		msg := ne.Error()
+		if strings.Contains(msg, password) || strings.Contains(NetworkHint(ne), password) {
+			t.Errorf("the proxy's password is in %q", msg)
+		}
+		if !strings.Contains(msg, "[redacted]@") {
+			t.Errorf("%q does not show where the credentials were", msg)
+		}
+	}
+}
