@@ -331,9 +331,12 @@ func lookupSubscription(ctx context.Context, s *session, flag string) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	subs, err := providers.ListSubscriptions(ctx, s.id.Credential, s.id.Cloud,
-		&policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}})
+		&policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}, Transport: s.network.Transporter()})
 	switch {
 	case err != nil:
+		if ne := resolve.AsNetworkError(err); ne != nil {
+			err = ne // the host and the cause, not the SDK's URL and wrapping
+		}
 		s.log.Debug("subscription list unavailable", "error", firstLine(err.Error()))
 	case len(subs) == 1:
 		s.id.Subscription = subs[0].ID
