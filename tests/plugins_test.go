@@ -231,7 +231,8 @@ func checkExecCredential(t *testing.T, f *fake, out, wantVersion string) {
 	// The SDK learns the expiry as expires_in, relative to when the answer
 	// arrived, so it may fall a second or two before the token's own exp
 	// on a loaded machine; never after it.
-	if c := tokenClaims(t, ec.Status.Token); float64(exp.Unix()) > c["exp"] || c["exp"]-float64(exp.Unix()) > 5 {
+	c := tokenClaims(t, ec.Status.Token)
+	if tokenExp, _ := c["exp"].(float64); float64(exp.Unix()) > tokenExp || tokenExp-float64(exp.Unix()) > 5 {
 		t.Errorf("expirationTimestamp %v is not the token's exp %v", exp, c["exp"])
 	}
 }
