@@ -32,7 +32,8 @@ const (
 	reasonSpaceName = "variable name contains white space"
 	reasonNUL       = "value contains a NUL byte"
 	reasonParse     = "cannot parse"
-	reasonUTF8      = "not valid UTF-8"
+	reasonUTF8      = "unquoted value is not valid UTF-8"
+	reasonUTF8Name  = "variable name is not valid UTF-8"
 )
 
 // nameHint explains what a statement looks like.
@@ -46,17 +47,19 @@ var hints = map[string]string{
 	reasonUnquoted:   "close the quote; a quoted value may span several lines",
 	reasonZeroLength: "each assignment reads NAME=VALUE",
 	reasonNUL:        "an environment variable cannot hold a NUL byte",
-	reasonUTF8:       "save the file as UTF-8; azexec does not guess an encoding or replace bytes it cannot read",
+	reasonUTF8:       "save the file as UTF-8, or quote the value: quoted values are passed byte for byte",
+	reasonUTF8Name:   nameHint,
 }
 
 // ReadEnvFile reads a dotenv file: godotenv's syntax (quotes, escapes,
 // `export `, comments, multi-line double-quoted values, ${NAME} naming an
 // earlier assignment in the same file), an optional UTF-8 byte order mark,
 // and CRLF line ends. It returns every assignment in file order, repeats
-// included; applied in order, the last one wins, as in godotenv. The file
-// must be UTF-8: godotenv would turn other bytes into U+FFFD, so a value
-// would silently differ from the file; a byte that is not UTF-8 is a usage
-// error naming the file and its line instead.
+// included; applied in order, the last one wins, as in godotenv. Quoted
+// values are kept byte for byte, as godotenv keeps them; an unquoted value
+// godotenv reads as UTF-8 text and would turn other bytes into U+FFFD, so
+// such a byte in one is a usage error naming the file and line instead of
+// a value that silently differs from the file.
 func ReadEnvFile(path string) ([]Var, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -98,22 +101,20 @@ func parseEnvFile(file string, data []byte, strict bool) ([]Var, error) {
 	src := normalize(data)
 	spans, serr := splitStatements(src)
 	lines := lineCounter{src: src, line: 1}
-	bad := -1 // offset of the first byte that is not UTF-8
-	if strict {
-		bad = invalidUTF8At(src)
-	}
 	// values is godotenv's map at each statement: the last value of every
 	// name assigned so far, which is all a ${NAME} can expand to.
 	values := make(map[string]string)
 	vars := make([]Var, 0, len(spans))
 	for _, sp := range spans {
-		if bad >= 0 && bad < sp.end {
-			return nil, lineError(file, lines.at(bad), reasonUTF8)
-		}
 		line := lines.at(sp.start)
 		v, reason := statementVar(src, sp, values)
 		if reason == "" && strict {
 			reason = checkVar(v)
+		}
+		if reason == "" && strict {
+			if at := unquotedInvalidUTF8(src[sp.start:sp.end]); at >= 0 {
+				return nil, lineError(file, lines.at(sp.start+at), reasonUTF8)
+			}
 		}
 		if reason != "" {
 			return nil, lineError(file, line, reason)
@@ -122,27 +123,32 @@ func parseEnvFile(file string, data []byte, strict bool) ([]Var, error) {
 		values[v.Key] = v.Value
 		vars = append(vars, v)
 	}
-	if bad >= 0 && (serr == nil || bad < serr.at) {
-		return nil, lineError(file, lines.at(bad), reasonUTF8)
-	}
 	if serr != nil {
 		return nil, lineError(file, lines.at(serr.at), serr.reason)
 	}
 	return vars, nil
 }
 
-// invalidUTF8At returns the offset of the first byte of src that is not
-// part of valid UTF-8, or -1.
-func invalidUTF8At(src []byte) int {
-	if utf8.Valid(src) {
+// unquotedInvalidUTF8 returns the offset in stmt of the first byte that is
+// not UTF-8 in an unquoted value (the part godotenv keeps, before a " #"
+// comment), or -1. godotenv reads an unquoted value as runes, so such a
+// byte would become U+FFFD; quoted values it keeps byte for byte.
+func unquotedInvalidUTF8(stmt []byte) int {
+	at, reason := valueStart(stmt)
+	if reason != "" {
 		return -1
 	}
-	for i := 0; i < len(src); {
-		r, n := utf8.DecodeRune(src[i:])
-		if r == utf8.RuneError && n == 1 {
-			return i
+	val := stmt[at:]
+	if len(val) > 0 && (val[0] == '"' || val[0] == '\'') || utf8.Valid(val) {
+		return -1
+	}
+	_, n := unquotedValue(val)
+	for i := 0; i < n; {
+		r, size := utf8.DecodeRune(val[i:])
+		if r == utf8.RuneError && size == 1 {
+			return at + i
 		}
-		i += n
+		i += size
 	}
 	return -1
 }
@@ -227,7 +233,17 @@ func preExpansion(stmt []byte) (string, bool) {
 		inner := bytes.TrimLeftFunc(bytes.TrimRightFunc(val[:len(val)-1], isQuote), isQuote)
 		return expandEscapes(string(inner)), true
 	}
-	line := []rune(string(val))
+	v, _ := unquotedValue(val)
+	return v, true
+}
+
+// unquotedValue is godotenv's reading of an unquoted value val (one line):
+// as runes, so a byte that is not UTF-8 becomes U+FFFD; cut at the last
+// '#' that follows a blank; trimmed of blanks. n is the length in bytes of
+// the part before the cut.
+func unquotedValue(val []byte) (v string, n int) {
+	s := string(val)
+	line := []rune(s)
 	end := len(line)
 	for i := end - 1; i >= 0; i-- {
 		if line[i] == '#' && i > 0 && isDotenvSpace(line[i-1]) {
@@ -235,7 +251,20 @@ func preExpansion(stmt []byte) (string, bool) {
 			break
 		}
 	}
-	return strings.TrimFunc(string(line[:end]), isDotenvSpace), true
+	n = len(val)
+	if end < len(line) {
+		// range decodes s as the conversion to []rune did: the end-th rune
+		// starts at the cut.
+		k := 0
+		for i := range s {
+			if k == end {
+				n = i
+				break
+			}
+			k++
+		}
+	}
+	return strings.TrimFunc(string(line[:end]), isDotenvSpace), n
 }
 
 // godotenv v1.5.1's patterns for escapes and variable references.
@@ -287,6 +316,8 @@ func checkVar(v Var) string {
 		return reasonNoName
 	case hasSpaceByte(v.Key):
 		return reasonSpaceName
+	case !utf8.ValidString(v.Key):
+		return reasonUTF8Name
 	case strings.IndexByte(v.Value, 0) >= 0:
 		return reasonNUL
 	}

@@ -79,28 +79,29 @@ func TestReadEnvFileExpansionLikeGodotenv(t *testing.T) {
 	}
 }
 
-// TestReadEnvFileRefusesNonUTF8: a value godotenv would silently turn into
-// U+FFFD is an error naming the file and the line of the first such byte,
-// never showing the value.
+// TestReadEnvFileRefusesNonUTF8: an unquoted value that godotenv would
+// silently turn into U+FFFD is an error naming the file and the line,
+// never showing the value; so is a name that is not UTF-8.
 func TestReadEnvFileRefusesNonUTF8(t *testing.T) {
 	const secret = "s3cr3t"
 	cases := []struct {
 		name, content string
 		line          int
+		reason        string
 	}{
-		{"unquoted latin-1", "A=1\n\nB=caf\xe9" + secret + "\n", 3},
-		{"unquoted, lone continuation byte", "B=" + secret + "\x80\n", 1},
-		{"double-quoted", "A=\"" + secret + "\xff\"\n", 1},
-		{"single-quoted", "A='" + secret + "\xc3'\n", 1},
-		{"second line of a multi-line value", "A=\"" + secret + "\n\xfe\nz\"\nB=2\n", 2},
-		{"truncated sequence", "A=" + secret + "\xe2\x9c\n", 1},
-		{"overlong encoding", "A=" + secret + "\xc0\xaf\n", 1},
-		{"encoded surrogate", "A=" + secret + "\xed\xa0\x80\n", 1},
-		{"in a comment", "A=1\n# caf\xe9\nB=" + secret + "\n", 2},
-		{"in a trailing comment", "A=" + secret + " # caf\xe9\n", 1},
-		{"after the last statement", "A=" + secret + "\n\n# \xff\n", 3},
-		{"crlf lines", "A=1\r\nB=2\r\nC=" + secret + "\xa0\r\n", 3},
-		{"after a bom", "\xEF\xBB\xBFA=1\nB=\xff\n", 2},
+		{"latin-1", "A=1\n\nB=caf\xe9" + secret + "\n", 3, reasonUTF8},
+		{"lone continuation byte", "B=" + secret + "\x80\n", 1, reasonUTF8},
+		{"first byte", "B=\xff" + secret + "\n", 1, reasonUTF8},
+		{"truncated sequence", "A=" + secret + "\xe2\x9c\n", 1, reasonUTF8},
+		{"overlong encoding", "A=" + secret + "\xc0\xaf\n", 1, reasonUTF8},
+		{"encoded surrogate", "A=" + secret + "\xed\xa0\x80\n", 1, reasonUTF8},
+		{"before a comment", "A=" + secret + "\xe9 # note\n", 1, reasonUTF8},
+		{"export, yaml style", "export A: " + secret + "\xe9\n", 1, reasonUTF8},
+		{"after a multi-line value", "A=\"x\ny\"\nB=" + secret + "\xe9\n", 3, reasonUTF8},
+		{"crlf lines", "A=1\r\nB=2\r\nC=" + secret + "\xa0\r\n", 3, reasonUTF8},
+		{"after a bom", "\xEF\xBB\xBFA=1\nB=\xff\n", 2, reasonUTF8},
+		{"no separator", "\n" + secret + "\xaa", 2, reasonNoName},
+		{"latin-1 name", "A=1\ncaf\xe9=" + secret + "\n", 2, reasonUTF8Name},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,7 +113,7 @@ func TestReadEnvFileRefusesNonUTF8(t *testing.T) {
 			if fail.KindOf(err) != fail.Usage {
 				t.Fatalf("kind %v, want Usage (exit 2): %v", fail.KindOf(err), err)
 			}
-			want := `env file "` + path + `", line ` + strconv.Itoa(tc.line) + ": " + reasonUTF8
+			want := `env file "` + path + `", line ` + strconv.Itoa(tc.line) + ": " + tc.reason
 			if err.Error() != want {
 				t.Errorf("error %q\nwant  %q", err, want)
 			}
@@ -120,6 +121,24 @@ func TestReadEnvFileRefusesNonUTF8(t *testing.T) {
 				t.Errorf("error %q, hint %q: want a hint and no value", err, fail.HintOf(err))
 			}
 		})
+	}
+}
+
+// TestReadEnvFileKeepsQuotedBytes: quoted values, which godotenv keeps
+// byte for byte, reach the child byte for byte, UTF-8 or not, also
+// through an expansion; bytes in comments do not matter.
+func TestReadEnvFileKeepsQuotedBytes(t *testing.T) {
+	content := "A='caf\xe9'\nB=\"\xff\\n\xfe\"\nC=\"x\n\xe9\ny\"\nD=$A\nE=\"${B}!\"\n# caf\xe9\nF=1 # caf\xe9\n"
+	vars, err := ReadEnvFile(writeFile(t, content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"A": "caf\xe9", "B": "\xff\n\xfe", "C": "x\n\xe9\ny", "D": "caf\xe9", "E": "\xff\n\xfe!", "F": "1"}
+	if got := lastWins(vars); !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if gd, _ := godotenv.Unmarshal(content); !reflect.DeepEqual(gd, want) {
+		t.Errorf("godotenv reads %q", gd)
 	}
 }
 
