@@ -169,6 +169,15 @@ func parseTokenRequest(method, path, rawQuery string) (tokenRequest, error) {
 			return tokenRequest{}, &errorReply{http.StatusBadRequest, "the " + k + " parameter is given more than once"}
 		}
 	}
+	// Azure's own endpoints read parameter names without regard to case,
+	// so Client_Id must not slip past as an unknown parameter.
+	for k := range query {
+		for _, p := range singleParams {
+			if k != p && strings.EqualFold(k, p) {
+				return tokenRequest{}, &errorReply{http.StatusBadRequest, "the " + p + " parameter must be written in lower case"}
+			}
+		}
+	}
 	if v := query.Get("api-version"); v != endpointAPIVersion {
 		return tokenRequest{}, &errorReply{http.StatusBadRequest, "api-version must be " + endpointAPIVersion}
 	}

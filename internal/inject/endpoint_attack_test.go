@@ -154,6 +154,10 @@ func TestEndpointRefusesOtherIdentities(t *testing.T) {
 		"client_id=" + own + "&principal_id=" + other,
 		"object_id=" + ownObject + "&principal_id=" + other,
 		"principal_id=" + other + "&object_id=" + ownObject,
+		"Client_Id=" + other, // Azure reads names without regard to case
+		"PRINCIPAL_ID=" + other,
+		"Mi_Res_Id=/subscriptions/x",
+		"Resource=https://management.azure.com",
 		"resource=https://management.azure.com", // a second resource
 		"api-version=2019-08-01",                // a second api-version
 	}
