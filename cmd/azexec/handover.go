@@ -60,8 +60,13 @@ func checkInjectMode(g globalOptions) error {
 			WithHint("add --inject endpoint: in the other modes the child holds the credential itself")
 	}
 	for _, a := range g.AllowScopes {
-		if _, err := providers.Scope(resolve.Clouds["public"], a); err != nil {
+		scope, err := providers.Scope(resolve.Clouds["public"], a)
+		if err != nil {
 			return err
+		}
+		if _, err := inject.AllowedResource(scope); err != nil {
+			return fail.New(fail.Usage, "--allow-scope %q: %v", a, err).
+				WithHint("give an alias, or the resource exactly as SDKs ask for it, such as https://vault.azure.net")
 		}
 	}
 	return nil
@@ -159,7 +164,7 @@ func injectEndpointMode(s *session, g globalOptions, h *handover) error {
 		if err != nil {
 			return err
 		}
-		allow = append(allow, inject.NormalizeResource(scope))
+		allow = append(allow, scope)
 	}
 	e, err := inject.StartEndpoint(inject.EndpointOptions{
 		Credential: s.id.Credential, ClientID: s.id.ClientID, ObjectID: s.id.ObjectID,
