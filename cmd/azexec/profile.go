@@ -194,6 +194,17 @@ func readProfileAddOptions(c *cli.Context) (profileAddOptions, error) {
 			return profileAddOptions{}, err
 		}
 	}
+	// Default env files are stored absolute: a relative path would be
+	// read from whatever directory azexec later runs in (an untrusted
+	// clone, where git runs azexec as its credential helper).
+	for i, f := range p.EnvFiles {
+		if f == "" {
+			return profileAddOptions{}, fail.New(fail.Usage, "empty --default-env-file").WithHint("name an env file")
+		}
+		if p.EnvFiles[i], err = filepath.Abs(f); err != nil {
+			return profileAddOptions{}, fail.New(fail.Usage, "env file path %q: %s", f, err)
+		}
+	}
 	if cert := c.String("certificate"); cert != "" {
 		if p.CertificatePath, err = filepath.Abs(cert); err != nil {
 			return profileAddOptions{}, fail.New(fail.Usage, "certificate path %q: %s", cert, err)
@@ -505,7 +516,7 @@ func runProfileRotate(io streams, o profileNameOptions) error {
 	if err != nil {
 		return err
 	}
-	if p, err = store.Rotate(p.Name, secret); err != nil {
+	if p, err = store.RotateProfile(p, secret); err != nil {
 		return err
 	}
 	fmt.Fprintf(io.out, "profile %q: new %s stored in the %s keyring; its cached tokens were dropped\n", p.Name, p.SecretKind(), store.BackendFor(p))
