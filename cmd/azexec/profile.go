@@ -141,7 +141,7 @@ func profileAddCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "subscription", Usage: "default subscription `ID` for COMMAND"},
 			&cli.StringFlag{Name: "certificate", Usage: "authenticate with the certificate at `PATH` (PEM or PKCS#12) instead of a secret"},
 			&cli.StringFlag{Name: "default-inject", Usage: "inject `MODE` used with this profile when --inject is not given"},
-			&cli.StringSliceFlag{Name: "default-env-file", Usage: "env `FILE` read with this profile when --env-file is not given (repeatable)"},
+			&cli.StringSliceFlag{Name: "default-env-file", Usage: "env `FILE` read with this profile when --env-file is not given (repeatable; stored as an absolute path)"},
 		),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileAddOptions(c)
@@ -454,7 +454,7 @@ func profileRemoveCommand(io streams) *cli.Command {
 		Name:        "remove",
 		Usage:       "remove a profile: its secret from the keyring, its entry from the config file, its cached tokens",
 		ArgsUsage:   "NAME",
-		Description: "The secret goes first: if the keyring cannot be reached, nothing is removed.",
+		Description: "All or nothing: if the keyring cannot be reached or refuses, nothing is removed.",
 		Flags:       globalFlags(),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileNameOptions(c)
