@@ -1,6 +1,8 @@
 package profile
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -8,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,6 +139,7 @@ func decodeFileEntry(data []byte, password string) (item keyring.Item, err error
 		Enc string  `json:"enc"`
 		P2c float64 `json:"p2c"`
 		P2s string  `json:"p2s"`
+		Zip string  `json:"zip"`
 	}
 	if err := json.Unmarshal(raw[0], &h); err != nil {
 		return item, damaged("its header is not JSON")
@@ -155,11 +159,25 @@ func decodeFileEntry(data []byte, password string) (item keyring.Item, err error
 	if len(raw[1]) != 40 || len(raw[2]) != 12 || len(raw[4]) != 16 {
 		return item, damaged("its parts have the wrong lengths, as if cut short or overwritten")
 	}
+	if h.Zip != "" {
+		return item, damaged("its header asks for compression, which the format does not use")
+	}
 	kek := kdf.DerivePBKDF2([]byte(password), append(append([]byte(fileKeyAlg), 0), salt...), int(h.P2c), 128, sha256.New)
-	if _, err := joseaes.KeyUnwrap(raw[1], kek); err != nil {
+	cek, err := joseaes.KeyUnwrap(raw[1], kek)
+	if err != nil || len(cek) != 32 {
 		return item, errKeyUnwrap
 	}
-	payload, _, err := jose.DecodeBytes(string(data), password)
+	// A256GCM as JWE uses it (RFC 7516 5.2): the protected header as
+	// written is the additional data, the tag follows the ciphertext.
+	block, err := aes.NewCipher(cek)
+	if err != nil {
+		return item, errKeyUnwrap
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return item, errKeyUnwrap
+	}
+	payload, err := gcm.Open(nil, raw[2], slices.Concat(raw[3], raw[4]), []byte(parts[0]))
 	if err != nil {
 		return item, damaged("its content fails authentication")
 	}
