@@ -36,7 +36,7 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 	if err != nil {
 		return nil, err
 	}
-	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l)}
+	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l, scrub)}
 	if g, err = withProfileDefaults(g); err != nil {
 		s.close()
 		return nil, err

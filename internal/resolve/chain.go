@@ -44,7 +44,9 @@ type Chain struct {
 	// subprocess that may hang on a prompt). Zero means 30 seconds.
 	Timeout time.Duration
 	// OnSecret is told every secret and token the chain handles, so that
-	// the log sink can scrub them should one ever reach a log line.
+	// the log sink can scrub them should one ever reach a log line: the
+	// candidate's secrets before its first request, and every token the
+	// resolved identity's credential returns, for the whole run.
 	OnSecret func(string)
 	// Cache, when set, wraps the credential of a service principal in a
 	// persistent token cache before the proof request, so that a token an
@@ -132,10 +134,7 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 		a = ch.classify(a, src, err, false)
 		return nil, a, a.Status == StatusFailed
 	}
-	if cand.Identity.SP != nil && ch.OnSecret != nil {
-		ch.OnSecret(cand.Identity.SP.ClientSecret.Reveal())
-		ch.OnSecret(cand.Identity.SP.CertificatePassword.Reveal())
-	}
+	ch.reportSecrets(cfg, src, cand)
 	timeout := ch.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -151,6 +150,11 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 	if id, ok := cacheID(cand); ok && ch.Cache != nil {
 		inner = ch.Cache(id, inner)
 	}
+	if ch.OnSecret != nil {
+		// Every token the identity's credential ever returns, from the
+		// SDK or the persistent cache, is reported as it is returned.
+		inner = reportingCredential{inner: inner, onToken: ch.OnSecret}
+	}
 	cred := newCachingCredential(inner)
 	scope := cand.Identity.Cloud.ARMScope()
 	if cfg.Scope != nil {
@@ -162,9 +166,6 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 	if err != nil {
 		a = ch.classify(a, src, err, cand.Continue)
 		return nil, a, a.Status == StatusFailed && !cand.Continue
-	}
-	if ch.OnSecret != nil {
-		ch.OnSecret(tok.Token)
 	}
 	id := cand.Identity
 	id.Source = src.Name()

@@ -1,0 +1,73 @@
+package resolve
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// scopedCred returns a different token for every scope.
+type scopedCred struct{ stubCred }
+
+func (c *scopedCred) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	t, err := c.stubCred.GetToken(ctx, o)
+	t.Token += "-" + o.Scopes[0]
+	return t, err
+}
+
+// TestChainReportsLaterTokens: a token the resolved identity's credential
+// returns after resolution (a Key Vault token, a --token value, one the
+// identity endpoint serves) is reported before the caller has it.
+func TestChainReportsLaterTokens(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	cred := &scopedCred{stubCred{token: jwt(`{"tid":"t"}`)}}
+	ch := &Chain{Sources: []Source{credSource{cred}}, OnSecret: func(s string) { mu.Lock(); seen = append(seen, s); mu.Unlock() }}
+	id, _, err := ch.Resolve(context.Background(), &Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := id.Credential.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://vault.azure.net/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(seen, tok.Token) {
+		t.Errorf("the Key Vault token was not reported (saw %d values)", len(seen))
+	}
+}
+
+type credSource struct{ cred *scopedCred }
+
+func (credSource) Name() string { return "cli" }
+func (s credSource) Load(*Config) (*Candidate, error) {
+	return &Candidate{Credential: s.cred, Identity: Identity{Cloud: Clouds["public"]}}, nil
+}
+
+// TestReportSecretsOfSources: the managed identity header and the
+// federated token are reported before the first request.
+func TestReportSecretsOfSources(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("federated-assertion-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"IDENTITY_HEADER": "identity-header-value", "MSI_SECRET": "msi-secret-value", "AZURE_FEDERATED_TOKEN_FILE": file}
+	look := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg := &Config{Env: look, ProcessEnv: look}
+	var seen []string
+	ch := &Chain{OnSecret: func(s string) { seen = append(seen, s) }}
+	ch.reportSecrets(cfg, managedSource{}, &Candidate{})
+	ch.reportSecrets(cfg, workloadSource{}, &Candidate{})
+	for _, want := range []string{"identity-header-value", "msi-secret-value", "federated-assertion-value"} {
+		if !slices.Contains(seen, want) {
+			t.Errorf("%q not reported: %q", want, seen)
+		}
+	}
+}
