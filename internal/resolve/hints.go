@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/internal/redact"
 )
 
 var aadsts = regexp.MustCompile(`AADSTS(\d+)`)
@@ -30,7 +31,16 @@ var aadHints = map[string]string{
 // explain turns a credential error into a one-line reason and, when the
 // cause is known, a hint. The SDK's messages span many lines (request ids,
 // troubleshooting links); azexec keeps the line that says what happened.
+//
+// A reason is a server's text (an error_description may echo the whole
+// request), so it is cut to redact.BodyLimit bytes; the log scrubber masks
+// the secrets in what is left.
 func explain(source string, err error) (reason, hint string) {
+	reason, hint = explainFull(source, err)
+	return redact.Clip(reason, redact.BodyLimit), hint
+}
+
+func explainFull(source string, err error) (reason, hint string) {
 	var fe *fail.Error
 	if errors.As(err, &fe) {
 		return fe.Msg, fail.HintOf(err)
