@@ -129,6 +129,40 @@ func (s *Set) find(text string) []span {
 				i = start + 1
 			}
 		}
+		spans = append(spans, s.cutPrefixes(v)...)
+	}
+	return spans
+}
+
+// minPrefix is the shortest start of a value masked before a cut.
+const minPrefix = 4
+
+// cutMark matches the note Clip leaves where it cut.
+var cutMark = regexp.MustCompile(` \[\d+ bytes cut\]`)
+
+// cutPrefixes finds, before each note Clip left, the start of a registered
+// value that the cut split: text clipped before it was scrubbed (an
+// error's reason, cut where no scrubber was at hand) must not show half a
+// secret.
+func (s *Set) cutPrefixes(v view) []span {
+	var spans []span
+	for _, m := range cutMark.FindAllIndex(v.b, -1) {
+		// The cut may have split an escape too (`\`, `\u00`, `%2`): it
+		// is not decoded, so the value's start ends before it.
+		for trim := 0; trim <= 5 && trim <= m[0]; trim++ {
+			if trim > 0 && v.b[m[0]-trim] != '\\' && v.b[m[0]-trim] != '%' {
+				continue
+			}
+			before := v.b[:m[0]-trim]
+			for _, val := range s.values {
+				for k := min(len(val)-1, len(before)); k >= minPrefix; k-- {
+					if bytes.HasSuffix(before, val[:k]) {
+						spans = append(spans, span{v.lo[len(before)-k], v.hi[m[0]-1]})
+						break
+					}
+				}
+			}
+		}
 	}
 	return spans
 }
@@ -339,9 +373,10 @@ func unicodeEscape(b []byte) (r rune, n int) {
 // client_secret=V, "access_token":"V", \"password\": \"V\", client_secret%3DV.
 var credentialField = regexp.MustCompile(`(?i)\b(client_secret|client_assertion|access_token|refresh_token|id_token|password)((?:\\*"|%22)?\s*(?:=|:|%3D|%3A)\s*(?:\\*"|%22)?)([^\s"'&\\,;}<>]{4,})`)
 
-// jwt matches a compact JWS: three base64url parts, the first two JSON
-// objects (eyJ is `{"`).
-var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
+// jwt matches a compact JWS, or what is left of one cut short: a
+// base64url JSON header (eyJ is `{"`), a dot, and the start of a JSON
+// payload are enough.
+var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
 
 // bearer matches the credential of an Authorization header.
 var bearer = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+|%20|\+)([A-Za-z0-9\-._~+/]{20,}=*)`)

@@ -120,6 +120,30 @@ func TestRedactOverlapping(t *testing.T) {
 	}
 }
 
+// TestRedactCutSecret: text clipped before it was scrubbed shows no start
+// of a secret before the cut, in any encoding.
+func TestRedactCutSecret(t *testing.T) {
+	var s Set
+	v := `e2e8Q~0123456789+a/b=c<d>e&f"g h\i`
+	s.Add(v)
+	for name, form := range encodings(v) {
+		for cut := minPrefix + 6; cut < len(form); cut += 3 {
+			text := "reason: " + form[:cut] + " tail"
+			clipped := Clip(text, len("reason: ")+cut)
+			got := s.Redact(clipped)
+			for k := minPrefix + 2; k <= len(v); k++ {
+				if strings.Contains(got, v[:k]) && !strings.Contains(clipped, " [") {
+					continue // Clip did not cut
+				}
+				if strings.Contains(got, v[:k]) {
+					t.Errorf("%s cut at %d: %q shows %q", name, cut, got, v[:k])
+					break
+				}
+			}
+		}
+	}
+}
+
 func TestMaskPatterns(t *testing.T) {
 	var s Set // nothing registered: the shapes alone
 	for _, in := range []string{
