@@ -102,6 +102,9 @@ func (e *ChainError) Unwrap() error { return e.Err }
 // Resolve runs the chain. On success the returned attempts end with the
 // winner; on failure the error is a *ChainError.
 func (ch *Chain) Resolve(ctx context.Context, cfg *Config) (*Identity, []Attempt, error) {
+	if ch.OnSecret != nil {
+		cfg = withReporting(cfg, ch.OnSecret)
+	}
 	var attempts []Attempt
 	for _, src := range ch.Sources {
 		id, a, stop := ch.try(ctx, cfg, src)

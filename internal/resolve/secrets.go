@@ -3,7 +3,10 @@ package resolve
 import (
 	"context"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -71,4 +74,54 @@ func (c reportingCredential) GetToken(ctx context.Context, o policy.TokenRequest
 		c.onToken(t.Token)
 	}
 	return t, err
+}
+
+// reportingPolicy tells onSecret every credential an identity source's SDK
+// client sends, as it sends it: the form fields of a token request (the
+// client secret, and the client assertion MSAL signs with a certificate,
+// which azexec never sees otherwise) and the headers that carry a secret
+// (Authorization, X-IDENTITY-HEADER, App Service's older "secret"). A
+// server that echoes its request then echoes only values the scrubber
+// knows.
+type reportingPolicy struct{ onSecret func(string) }
+
+// secretFields are the form fields of OAuth token requests that hold a
+// credential.
+var secretFields = []string{"client_secret", "client_assertion", "assertion", "refresh_token", "access_token", "password"}
+
+// Do implements policy.Policy.
+func (p reportingPolicy) Do(req *policy.Request) (*http.Response, error) {
+	raw := req.Raw()
+	for _, h := range []string{"Authorization", "X-Identity-Header", "Secret"} {
+		v := raw.Header.Get(h)
+		if scheme, cred, ok := strings.Cut(v, " "); ok && h == "Authorization" && scheme != "" {
+			v = cred
+		}
+		p.onSecret(v)
+	}
+	if body := req.Body(); body != nil && strings.HasPrefix(raw.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		data, err := io.ReadAll(io.LimitReader(body, 64<<10))
+		if rerr := req.RewindBody(); rerr != nil {
+			return nil, rerr
+		}
+		if err == nil {
+			if form, err := url.ParseQuery(string(data)); err == nil {
+				for _, k := range secretFields {
+					for _, v := range form[k] {
+						p.onSecret(v)
+					}
+				}
+			}
+		}
+	}
+	return req.Next()
+}
+
+// withReporting returns cfg with reportingPolicy added to the SDK client
+// options every source builds its credential with; cfg itself is left
+// as it was.
+func withReporting(cfg *Config, onSecret func(string)) *Config {
+	c := *cfg
+	c.ClientOptions.PerCallPolicies = append(slices.Clone(cfg.ClientOptions.PerCallPolicies), reportingPolicy{onSecret})
+	return &c
 }

@@ -2,14 +2,20 @@ package resolve
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 )
 
 // scopedCred returns a different token for every scope.
@@ -66,6 +72,46 @@ func TestReportSecretsOfSources(t *testing.T) {
 	ch.reportSecrets(cfg, managedSource{}, &Candidate{})
 	ch.reportSecrets(cfg, workloadSource{}, &Candidate{})
 	for _, want := range []string{"identity-header-value", "msi-secret-value", "federated-assertion-value"} {
+		if !slices.Contains(seen, want) {
+			t.Errorf("%q not reported: %q", want, seen)
+		}
+	}
+}
+
+type okTransport struct{}
+
+func (okTransport) Do(r *http.Request) (*http.Response, error) {
+	b, _ := io.ReadAll(r.Body)
+	if string(b) != "client_id=c&client_assertion=eyJ.assert.ion&grant_type=client_credentials" {
+		return nil, errors.New("body not rewound: " + string(b))
+	}
+	return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+}
+
+// TestReportingPolicy: every credential an identity source's SDK client
+// sends (form fields, Authorization, X-IDENTITY-HEADER) is reported, and
+// the body still reaches the server whole.
+func TestReportingPolicy(t *testing.T) {
+	var seen []string
+	cfg := withReporting(&Config{}, func(s string) { seen = append(seen, s) })
+	o := cfg.ClientOptions
+	o.Transport = okTransport{}
+	o.Retry.MaxRetries = -1
+	pl := runtime.NewPipeline("test", "v0", runtime.PipelineOptions{}, &o)
+	req, err := runtime.NewRequest(context.Background(), http.MethodPost, "https://login.example/t/oauth2/v2.0/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Raw().Header.Set("Authorization", "Bearer bearer-token-value")
+	req.Raw().Header.Set("X-IDENTITY-HEADER", "identity-header-value")
+	body := "client_id=c&client_assertion=eyJ.assert.ion&grant_type=client_credentials"
+	if err := req.SetBody(streaming.NopCloser(strings.NewReader(body)), "application/x-www-form-urlencoded"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pl.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"bearer-token-value", "identity-header-value", "eyJ.assert.ion"} {
 		if !slices.Contains(seen, want) {
 			t.Errorf("%q not reported: %q", want, seen)
 		}
