@@ -89,12 +89,12 @@ func checkNoLeak(t *testing.T, f *fake, out string, secrets []string) {
 // echoRun runs azexec at trace level in both log formats and checks its
 // output. The echo must have happened and reached the log: otherwise the
 // search proves nothing.
-func echoRun(t *testing.T, f *fake, env []string, secrets []string, wantCode int, args ...string) {
+func echoRun(t *testing.T, f *fake, env []string, stdin string, secrets []string, wantCode int, args ...string) {
 	t.Helper()
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
 			before := len(f.Echoed())
-			stdout, stderr, code := runAzexec(t, env, "", append([]string{"--log-level", "trace", "--log-format", format}, args...)...)
+			stdout, stderr, code := runAzexec(t, env, stdin, append([]string{"--log-level", "trace", "--log-format", format}, args...)...)
 			if code != wantCode {
 				t.Errorf("status %d, want %d", code, wantCode)
 			}
@@ -168,7 +168,7 @@ func TestEchoingTokenEndpoint(t *testing.T) {
 					f := startFake(t)
 					id := setup(t, f)
 					f.AddEcho(fakeazure.Echo{Kind: fakeazure.KindToken, Status: status})
-					echoRun(t, f, id.env, id.secrets, 3, append(append([]string(nil), id.args...), command...)...)
+					echoRun(t, f, id.env, "", id.secrets, 3, append(append([]string(nil), id.args...), command...)...)
 				})
 			}
 		}
@@ -203,7 +203,7 @@ func TestEchoingKeyVault(t *testing.T) {
 			f.setSecret(t, "kv-echo", "db", "", value)
 			f.AddEcho(fakeazure.Echo{Kind: fakeazure.KindKV, Status: r.status, Encodings: []string{r.encoding}})
 			env := kvEnv(f, p, "DB_PASSWORD=keyvault://"+host+"/db")
-			echoRun(t, f, env, []string{p.secret, value}, 4, wrap(nil, "true")...)
+			echoRun(t, f, env, "", []string{p.secret, value}, 4, wrap(nil, "true")...)
 			issued := f.IssuedTokens()
 			vaultTokens := 0
 			for _, tok := range f.Echoed() {
@@ -226,5 +226,29 @@ func TestEchoingIdentityEndpoint(t *testing.T) {
 	f := startFake(t)
 	f.AddEcho(fakeazure.Echo{Kind: fakeazure.KindMI, Status: http.StatusBadRequest})
 	env := f.env("IDENTITY_ENDPOINT="+f.MIEndpoint(), "IDENTITY_HEADER="+f.MIHeader)
-	echoRun(t, f, env, []string{f.MIHeader}, 3, "--identity", "managed", "whoami")
+	echoRun(t, f, env, "", []string{f.MIHeader}, 3, "--identity", "managed", "whoami")
+}
+
+// TestEchoingRegistry: a container registry answers the token exchange
+// with 401, echoing the form, Entra access token included, in one
+// encoding per run. docker shows a helper's stdout, where azexec's error
+// goes too: neither stream may hold it.
+func TestEchoingRegistry(t *testing.T) {
+	t.Parallel()
+	for _, enc := range fakeazure.EchoEncodings {
+		t.Run(enc, func(t *testing.T) {
+			t.Parallel()
+			f := startFake(t)
+			p := f.newSP()
+			p.secret = echoSecret()
+			f.AddServicePrincipal(p.tenant, p.client, p.secret)
+			host, err := f.AddRegistry("echoreg")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.AddEcho(fakeazure.Echo{Kind: fakeazure.KindACR, Status: http.StatusUnauthorized, Encodings: []string{enc}})
+			env := f.env(append(p.env(), "AZEXEC_ACR_HOSTS="+host)...)
+			echoRun(t, f, env, host, []string{p.secret}, 4, "docker-credential", "get")
+		})
+	}
 }
