@@ -32,19 +32,20 @@ var aadHints = map[string]string{
 // cause is known, a hint. The SDK's messages span many lines (request ids,
 // troubleshooting links); azexec keeps the line that says what happened.
 //
-// A reason is a server's text (an error_description may echo the whole
-// request), so it is cut to redact.BodyLimit bytes; the log scrubber masks
-// the secrets in what is left.
+// A reason from the SDK is a server's text (an error_description may echo
+// the whole request), so it is cut to redact.BodyLimit bytes; the log
+// scrubber masks the secrets in what is left.
 func explain(source string, err error) (reason, hint string) {
-	reason, hint = explainFull(source, err)
-	return redact.Clip(reason, redact.BodyLimit), hint
-}
-
-func explainFull(source string, err error) (reason, hint string) {
 	var fe *fail.Error
 	if errors.As(err, &fe) {
 		return fe.Msg, fail.HintOf(err)
 	}
+	reason, hint = explainSDK(source, err)
+	return redact.Clip(reason, redact.BodyLimit), hint
+}
+
+// explainSDK explains an error of the SDK's (or of a tool it ran).
+func explainSDK(source string, err error) (reason, hint string) {
 	msg := err.Error()
 	if m := aadsts.FindStringSubmatch(msg); m != nil {
 		return aadLine(msg, m[0]), aadHints[m[1]]

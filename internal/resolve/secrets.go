@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 
@@ -26,36 +25,16 @@ func (ch *Chain) reportSecrets(cfg *Config, src Source, cand *Candidate) {
 		ch.OnSecret(sp.ClientSecret.Reveal())
 		ch.OnSecret(sp.CertificatePassword.Reveal())
 	}
-	switch src.Name() {
-	case "managed":
+	if src.Name() == "managed" {
 		// App Service and Service Fabric send IDENTITY_HEADER, Azure ML
 		// MSI_SECRET, as the SDK reads them: from the process environment.
+		// (The federated token of workload identity is reported as it is
+		// sent, by reportingPolicy: the SDK rereads the file as the
+		// platform rotates it.)
 		for _, k := range []string{"IDENTITY_HEADER", "MSI_SECRET"} {
 			ch.OnSecret(cfg.processEnv(k))
 		}
-	case "workload":
-		// The federated token is the client assertion of every token
-		// request. The SDK rereads the file as the platform rotates it;
-		// the one read here is the one the proof request sends.
-		ch.OnSecret(readSmall(cfg.env("AZURE_FEDERATED_TOKEN_FILE")))
 	}
-}
-
-// readSmall returns the trimmed content of a file of at most 64 KiB, or "".
-func readSmall(path string) string {
-	if path == "" {
-		return ""
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
 }
 
 // reportingCredential tells onToken every token its inner credential

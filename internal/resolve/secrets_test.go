@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -57,21 +55,16 @@ func (s credSource) Load(*Config) (*Candidate, error) {
 	return &Candidate{Credential: s.cred, Identity: Identity{Cloud: Clouds["public"]}}, nil
 }
 
-// TestReportSecretsOfSources: the managed identity header and the
-// federated token are reported before the first request.
+// TestReportSecretsOfSources: the managed identity header is reported
+// before the first request.
 func TestReportSecretsOfSources(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(file, []byte("federated-assertion-value\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"IDENTITY_HEADER": "identity-header-value", "MSI_SECRET": "msi-secret-value", "AZURE_FEDERATED_TOKEN_FILE": file}
+	env := map[string]string{"IDENTITY_HEADER": "identity-header-value", "MSI_SECRET": "msi-secret-value"}
 	look := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	cfg := &Config{Env: look, ProcessEnv: look}
 	var seen []string
 	ch := &Chain{OnSecret: func(s string) { seen = append(seen, s) }}
 	ch.reportSecrets(cfg, managedSource{}, &Candidate{})
-	ch.reportSecrets(cfg, workloadSource{}, &Candidate{})
-	for _, want := range []string{"identity-header-value", "msi-secret-value", "federated-assertion-value"} {
+	for _, want := range []string{"identity-header-value", "msi-secret-value"} {
 		if !slices.Contains(seen, want) {
 			t.Errorf("%q not reported: %q", want, seen)
 		}
