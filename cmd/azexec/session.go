@@ -37,6 +37,7 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 		return nil, err
 	}
 	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l, scrub)}
+	scrub.Add(os.Getenv(keyringPasswordVar)) // known before any keyring opens
 	if g, err = withProfileDefaults(g); err != nil {
 		s.close()
 		return nil, err
