@@ -15,11 +15,11 @@
 // JSON echo in azexec's JSON log). It does so by decoding the text, not by
 // encoding the value: every encoder's choices are then covered at once.
 //
-// Set also masks what looks like a credential without having been
-// registered (Mask): a JWT, and the value of a form or JSON field named
-// client_secret, client_assertion, access_token, refresh_token or password,
-// so that a certificate's client assertion, made inside the SDK and never
-// seen by azexec, is masked too.
+// Set.Redact also masks what is shaped like a credential without having
+// been registered: a JWT (even cut short), a Bearer credential, and the
+// value of a form or JSON field named client_secret, client_assertion,
+// access_token, refresh_token, id_token or password: the last wall for a
+// value no one told the Set about.
 package redact
 
 import (
@@ -72,13 +72,6 @@ func (s *Set) Add(v string) {
 	sort.SliceStable(s.values, func(i, j int) bool { return len(s.values[i]) > len(s.values[j]) })
 }
 
-// Len returns how many values are registered.
-func (s *Set) Len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.values)
-}
-
 func isJWTish(parts []string) bool {
 	for _, p := range parts {
 		if p == "" {
@@ -95,8 +88,8 @@ func isJWTish(parts []string) bool {
 }
 
 // Redact returns text with every registered value masked, in any of the
-// encodings the package comment lists, and every credential-shaped field
-// masked too (see Mask).
+// encodings the package comment lists, and everything shaped like a
+// credential masked too (see maskPatterns). A nil Set masks shapes only.
 func (s *Set) Redact(text string) string {
 	if s == nil {
 		return maskPatterns(text)
