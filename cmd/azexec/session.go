@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"slices"
 	"time"
@@ -57,7 +58,8 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 	if err != nil {
 		return nil, err
 	}
-	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l), network: resolve.NewNetwork(g.Timeout), timeout: g.Timeout}
+	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l, scrub), network: resolve.NewNetwork(g.Timeout), timeout: g.Timeout}
+	scrub.Add(os.Getenv(keyringPasswordVar)) // known before any keyring opens
 	if g, err = withProfileDefaults(g); err != nil {
 		s.close()
 		return nil, err

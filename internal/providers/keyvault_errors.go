@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/azexec/azexec/internal/redact"
 	"github.com/azexec/azexec/internal/resolve"
 )
 
@@ -249,10 +250,11 @@ func versionArg(v string) string {
 }
 
 // firstLine is the first line of an SDK error, which is often a long
-// report with the response body.
+// report with the response body, cut to redact.BodyLimit bytes: a server's
+// text may echo the request.
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(s)
+	return redact.Clip(strings.TrimSpace(s), redact.BodyLimit)
 }
 
 // times says how often: "once", "2 times".

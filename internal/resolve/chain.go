@@ -46,7 +46,9 @@ type Chain struct {
 	// subprocess that may hang on a prompt). Zero means 30 seconds.
 	Timeout time.Duration
 	// OnSecret is told every secret and token the chain handles, so that
-	// the log sink can scrub them should one ever reach a log line.
+	// the log sink can scrub them should one ever reach a log line: the
+	// candidate's secrets before its first request, and every token the
+	// resolved identity's credential returns, for the whole run.
 	OnSecret func(string)
 	// Cache, when set, wraps the credential of a service principal in a
 	// persistent token cache before the proof request, so that a token an
@@ -102,6 +104,9 @@ func (e *ChainError) Unwrap() error { return e.Err }
 // Resolve runs the chain. On success the returned attempts end with the
 // winner; on failure the error is a *ChainError.
 func (ch *Chain) Resolve(ctx context.Context, cfg *Config) (*Identity, []Attempt, error) {
+	if ch.OnSecret != nil {
+		cfg = withReporting(cfg, ch.OnSecret)
+	}
 	var attempts []Attempt
 	for _, src := range ch.Sources {
 		id, a, stop := ch.try(ctx, cfg, src)
@@ -134,11 +139,8 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 		a = ch.classify(a, src, err, false)
 		return nil, a, a.Status == StatusFailed
 	}
+	ch.reportSecrets(cfg, src, cand)
 	if ch.OnSecret != nil {
-		if sp := cand.Identity.SP; sp != nil {
-			ch.OnSecret(sp.ClientSecret.Reveal())
-			ch.OnSecret(sp.CertificatePassword.Reveal())
-		}
 		for _, s := range cand.Secrets {
 			ch.OnSecret(s)
 		}
@@ -158,6 +160,11 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 	if id, ok := cacheID(cand); ok && ch.Cache != nil {
 		inner = ch.Cache(id, inner)
 	}
+	if ch.OnSecret != nil {
+		// Every token the identity's credential ever returns, from the
+		// SDK or the persistent cache, is reported as it is returned.
+		inner = reportingCredential{inner: inner, onToken: ch.OnSecret}
+	}
 	cred := newCachingCredential(inner)
 	scope := cand.Identity.Cloud.ARMScope()
 	if cfg.Scope != nil {
@@ -171,9 +178,6 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 		err = networkCause(cfg, mark, err)
 		a = ch.classify(a, src, err, cand.Continue)
 		return nil, a, a.Status == StatusFailed && !cand.Continue
-	}
-	if ch.OnSecret != nil {
-		ch.OnSecret(tok.Token)
 	}
 	id := cand.Identity
 	id.Source = src.Name()

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/internal/redact"
 )
 
 var aadsts = regexp.MustCompile(`AADSTS(\d+)`)
@@ -31,11 +32,21 @@ var aadHints = map[string]string{
 // explain turns a credential error into a one-line reason and, when the
 // cause is known, a hint. The SDK's messages span many lines (request ids,
 // troubleshooting links); azexec keeps the line that says what happened.
+//
+// A reason from the SDK is a server's text (an error_description may echo
+// the whole request), so it is cut to redact.BodyLimit bytes; the log
+// scrubber masks the secrets in what is left.
 func explain(source string, err error) (reason, hint string) {
 	var fe *fail.Error
 	if errors.As(err, &fe) {
 		return fe.Msg, fail.HintOf(err)
 	}
+	reason, hint = explainSDK(source, err)
+	return redact.Clip(reason, redact.BodyLimit), hint
+}
+
+// explainSDK explains an error of the SDK's (or of a tool it ran).
+func explainSDK(source string, err error) (reason, hint string) {
 	if ne := AsNetworkError(err); ne != nil {
 		return ne.Error(), NetworkHint(ne)
 	}

@@ -114,6 +114,10 @@ type Server struct {
 	// registries are the container registries of acr.go, by lower-case
 	// name; made by the first AddRegistry.
 	registries map[string]*registry
+
+	// echoes and echoed are echo.go's: servers that echo credentials.
+	echoes []*echoState
+	echoed []string
 }
 
 // Start generates a CA and a server certificate, writes the CA to
@@ -462,6 +466,10 @@ func (s *Server) instrument(w http.ResponseWriter, r *http.Request, kind string,
 			writeFaultBody(rec, kind, f.Status)
 			return
 		}
+	}
+	if s.echo(rec, r, kind) {
+		entry.Fault = true
+		return
 	}
 	h(rec, r)
 }
