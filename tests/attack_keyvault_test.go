@@ -145,55 +145,52 @@ var stolenAudiences = map[string]string{
 // any syntax, from an env file or the process environment, is a usage
 // error (exit 2) naming --keyvault-emulator, found before any request:
 // the listener is never even connected to, and COMMAND does not start.
-// Consent to another port or another name for the same port does not
-// count.
+// Consent to another port, or to another name for the same port, does not
+// count. (Before any connection the challenge plays no part, so the whole
+// matrix runs against the Resource Manager listener, and one case against
+// the Graph one.)
 func TestAttackEmulatorWithoutConsent(t *testing.T) {
 	t.Parallel()
 	f := startFake(t)
 	p := f.homeSP()
-	for name, resource := range stolenAudiences {
-		t.Run(name, func(t *testing.T) {
-			e := newPosingEmulator(t, f, resource)
-			localhost := "localhost:" + e.port
-			// Each reference, and a consent that names the same port by
-			// another name.
-			refs := []struct{ ref, otherName string }{
-				{"keyvault://" + localhost + "/db", e.host},
-				{"keyvault://" + e.host + "/db", localhost},
-				{"@Microsoft.KeyVault(SecretUri=https://" + e.host + "/secrets/db)", localhost},
-				{"@Microsoft.KeyVault(VaultName=" + localhost + ";SecretName=db)", e.host},
-				{"keyvault://evil.localhost:" + e.port + "/db", localhost},
-				{"keyvault://[::1]:" + e.port + "/db", e.host},
-				{"keyvault://127.0.0.2:" + e.port + "/db", e.host},
-			}
-			run := func(env []string, args ...string) {
-				t.Helper()
-				m := newMarker(t)
-				if len(args) == 0 || args[len(args)-1] != "--json" && args[len(args)-1] != "env" {
-					args = wrap(args, m.command()...)
-				}
-				stdout, stderr, code := runAzexec(t, env, "", args...)
-				if code != 2 || m.exists() || stdout != "" ||
-					!strings.Contains(stderr, "azexec: error: key vault reference to an emulator --keyvault-emulator does not name: DB (") ||
-					!strings.Contains(stderr, "azexec: hint: a vault on loopback is a Key Vault emulator, and azexec sends it a token only when you name it") {
-					t.Errorf("%q: status %d, COMMAND ran %v, stdout %q\n%s", args, code, m.exists(), stdout, stderr)
-				}
-			}
-			for i, r := range refs {
-				file := f.writeFile(t, fmt.Sprintf("ref-%d.env", i), "DB="+r.ref+"\n")
-				run(e.env(f, p), "--env-file", file)
-				run(e.env(f, p), "--env-file", file, "--keyvault-emulator", "127.0.0.1:1")
-				run(e.env(f, p, consent(r.otherName)), "--env-file", file)
-				if i == 0 {
-					run(e.env(f, p, "DB="+r.ref))
-					run(e.env(f, p), "--env-file", file, "env")
-					run(e.env(f, p), "--env-file", file, "whoami", "--json")
-				}
-			}
-			if conns, reqs, auth := e.seen(); conns != 0 || reqs != 0 || len(auth) != 0 {
-				t.Errorf("the listener saw %d connections, %d requests, %d Authorization headers", conns, reqs, len(auth))
-			}
-		})
+	arm, graph := newPosingEmulator(t, f, stolenAudiences["arm"]), newPosingEmulator(t, f, stolenAudiences["graph"])
+	run := func(e *posingEmulator, env []string, args ...string) {
+		t.Helper()
+		m := newMarker(t)
+		if len(args) == 0 || args[len(args)-1] != "--json" && args[len(args)-1] != "env" {
+			args = wrap(args, m.command()...)
+		}
+		stdout, stderr, code := runAzexec(t, env, "", args...)
+		if code != 2 || m.exists() || stdout != "" ||
+			!strings.Contains(stderr, "azexec: error: key vault reference to an emulator --keyvault-emulator does not name: DB (") ||
+			!strings.Contains(stderr, "azexec: hint: a vault on loopback is a Key Vault emulator, and azexec sends it a token only when you name it") {
+			t.Errorf("%q: status %d, COMMAND ran %v, stdout %q\n%s", args, code, m.exists(), stdout, stderr)
+		}
+	}
+	localhost := "localhost:" + arm.port
+	// Each reference, and a name for the same port that it does not use.
+	refs := []struct{ ref, otherName string }{
+		{"keyvault://" + localhost + "/db", arm.host},
+		{"keyvault://" + arm.host + "/db", localhost},
+		{"@Microsoft.KeyVault(SecretUri=https://" + arm.host + "/secrets/db)", localhost},
+		{"@Microsoft.KeyVault(VaultName=" + localhost + ";SecretName=db)", arm.host},
+		{"keyvault://evil.localhost:" + arm.port + "/db", localhost},
+		{"keyvault://[::1]:" + arm.port + "/db", arm.host},
+		{"keyvault://127.0.0.2:" + arm.port + "/db", arm.host},
+	}
+	for i, r := range refs {
+		file := f.writeFile(t, fmt.Sprintf("ref-%d.env", i), "DB="+r.ref+"\n")
+		run(arm, arm.env(f, p), "--env-file", file)
+		run(arm, arm.env(f, p), "--env-file", file, "--keyvault-emulator", "127.0.0.1:1,"+r.otherName)
+	}
+	run(arm, arm.env(f, p, "DB="+refs[0].ref))
+	run(arm, arm.env(f, p, "DB="+refs[1].ref), "env")
+	run(arm, arm.env(f, p, "DB="+refs[2].ref), "whoami", "--json")
+	run(graph, graph.env(f, p, "DB=keyvault://"+graph.host+"/db", consent("localhost:"+graph.port)))
+	for name, e := range map[string]*posingEmulator{"arm": arm, "graph": graph} {
+		if conns, reqs, auth := e.seen(); conns != 0 || reqs != 0 || len(auth) != 0 {
+			t.Errorf("%s: the listener saw %d connections, %d requests, %d Authorization headers", name, conns, reqs, len(auth))
+		}
 	}
 }
 
