@@ -152,8 +152,20 @@ func (f *Fetcher) explainNoResponse(e *FetchError, err error) {
 	var dns *net.DNSError
 	var cert *tls.CertificateVerificationError
 	var auth *azidentity.AuthenticationFailedError
+	var consent *NotConsentedError
+	var notLoopback *NotLoopbackError
+	var audience *ChallengeAudienceError
 	r := e.Ref
 	switch m := tenantNotAllowed.FindStringSubmatch(err.Error()); {
+	case errors.As(err, &consent):
+		e.Reason = "a vault on loopback is a Key Vault emulator, and none was named"
+		e.Hint = fmt.Sprintf("if you run an emulator there, name it: --keyvault-emulator %s", consent.Addr)
+	case errors.As(err, &notLoopback):
+		e.Reason = notLoopback.Error()
+		e.Hint = "an emulator gets a token only over loopback: use localhost or 127.0.0.1"
+	case errors.As(err, &audience):
+		e.Reason = audience.Error()
+		e.Hint = "an emulator gets Key Vault tokens only; no token was sent: check what listens on " + r.Host
 	case m != nil:
 		e.Reason = fmt.Sprintf("the vault is in tenant %s, where the identity is not allowed to get tokens", m[1])
 		e.Hint = fmt.Sprintf("if the identity may sign in to that tenant (a multi-tenant app), set AZURE_ADDITIONALLY_ALLOWED_TENANTS=%s", m[1])
