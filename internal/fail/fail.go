@@ -32,6 +32,11 @@ const (
 	// NotFound means the command was not found on the child's PATH: the
 	// shell's convention, exit 127.
 	NotFound
+	// Interrupted means a signal (INT, TERM, HUP or QUIT) ended azexec
+	// before COMMAND started. Exit 128+N for signal N, what a shell reports
+	// for a process the signal killed, so a script or CI runner reads
+	// "stopped by SIGTERM" the same way whether azexec or COMMAND got it.
+	Interrupted
 )
 
 // Error is an error of a known Kind, with an optional hint.
