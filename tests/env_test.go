@@ -85,13 +85,14 @@ func TestEnvFiles(t *testing.T) {
 	})
 
 	t.Run("env files before and after whoami add up", func(t *testing.T) {
-		// Half the service principal in each file: whoami succeeds only
-		// if both are read.
+		// A plain value in the file before whoami, the whole service
+		// principal in the one after: both are read. (A service principal
+		// split over two files is refused: TestAttackEnvFileWholeServicePrincipal.)
 		t.Parallel()
 		q := f.newSP()
-		ids := f.writeFile(t, "ids.env", "AZURE_TENANT_ID="+q.tenant+"\nAZURE_CLIENT_ID="+q.client+"\n")
-		secret := f.writeFile(t, "secret.env", "AZURE_CLIENT_SECRET="+q.secret+"\n")
-		got := whoami(t, f.env(), "--env-file", ids, "whoami", "--env-file", secret)
+		plain := f.writeFile(t, "plain.env", "APP_NAME=demo\n")
+		whole := f.writeFile(t, "whole.env", strings.Join(q.env(), "\n")+"\n")
+		got := whoami(t, f.env(), "--env-file", plain, "whoami", "--env-file", whole)
 		want{source: "env", kind: "service principal (client secret)", tenant: q.tenant, client: q.client,
 			object: q.objectID(), attempts: "env:ok"}.check(t, f, got)
 	})

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -16,9 +16,14 @@ import (
 // session is what every command that acts as an identity shares: the
 // logger, the environment the user configured, and the resolved identity.
 type session struct {
-	log      hclog.Logger
-	scrub    *scrubber
-	env      *inject.Env
+	log   hclog.Logger
+	scrub *scrubber
+	env   *inject.Env
+	// trusted is azexec's own process environment, the only one the
+	// identity chain reads; fileVars are what the env files set, checked
+	// against the trust rule before the chain runs.
+	trusted  resolve.Environ
+	fileVars []resolve.FileValue
 	id       *resolve.Identity
 	attempts []resolve.Attempt
 	detach   func()
@@ -45,7 +50,9 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 		s.close()
 		return nil, err
 	}
-	s.env = inject.NewEnv(processEnviron())
+	environ := processEnviron()
+	s.trusted = resolve.ProcessEnviron(environ)
+	s.env = inject.NewEnv(environ)
 	for _, f := range g.EnvFiles {
 		vars, err := inject.ReadEnvFile(f)
 		if err != nil {
@@ -58,6 +65,9 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 			}
 		}
 		inject.Apply(s.env, vars)
+		for _, v := range vars {
+			s.fileVars = append(s.fileVars, resolve.FileValue{Name: v.Key, Value: v.Value, File: v.File, Line: v.Line})
+		}
 		l.Debug("env file read", "file", f, "variables", len(vars))
 	}
 	// Every program azexec starts gets its environment from s.env: drop
@@ -86,26 +96,34 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 	return s, nil
 }
 
-// config turns the global options and the environment into the chain's
-// configuration and its list of sources.
+// config turns the global options and the trusted environment into the
+// chain's configuration and its list of sources. The env files' values
+// reach it only through resolve.CheckEnvFiles, which enforces the trust
+// rule (docs/security.md).
 func (s *session) config(g globalOptions) (*resolve.Config, []resolve.Source, error) {
 	c, err := resolve.LookupCloud(g.Cloud)
 	if err != nil {
 		return nil, nil, err
 	}
-	if host, ok := s.env.Get("AZURE_AUTHORITY_HOST"); ok && host != "" {
+	if host, ok := s.trusted.Lookup("AZURE_AUTHORITY_HOST"); ok && host != "" {
 		if c, err = c.WithAuthorityHost(host); err != nil {
 			return nil, nil, err
 		}
 	}
-	atc, atcSet := s.env.Get("AZURE_TOKEN_CREDENTIALS")
+	atc, atcSet := s.trusted.Lookup("AZURE_TOKEN_CREDENTIALS")
 	sources, err := selectSources(g, atc, atcSet)
 	if err != nil {
 		return nil, nil, err
 	}
+	fileSP, err := resolve.CheckEnvFiles(s.fileVars, slices.ContainsFunc(sources, func(src resolve.Source) bool { return src.Name() == "env" }))
+	if err != nil {
+		return nil, nil, err
+	}
+	sub, _ := s.env.Get("AZURE_SUBSCRIPTION_ID")
 	cfg := &resolve.Config{
-		Env:           s.env.Get,
-		ProcessEnv:    os.LookupEnv,
+		Env:           s.trusted,
+		FileSP:        fileSP,
+		Subscription:  sub,
 		LookPath:      exec.LookPath,
 		Cloud:         c,
 		CloudExplicit: g.CloudSet,
@@ -114,6 +132,9 @@ func (s *session) config(g globalOptions) (*resolve.Config, []resolve.Source, er
 		Profile:       g.Profile,
 		Profiles:      s.store,
 		Logger:        s.log,
+	}
+	if fileSP != nil {
+		s.log.Debug("service principal from an env file, which holds its secret", "file", fileSP.File)
 	}
 	if g.ProofScope != "" {
 		cfg.Scope = func(c resolve.Cloud) string {

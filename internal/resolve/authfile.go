@@ -178,7 +178,7 @@ func (authFileSource) Load(cfg *Config) (*Candidate, error) {
 			return nil, err
 		}
 	}
-	sub := cfg.env("AZURE_SUBSCRIPTION_ID")
+	sub := cfg.subscription()
 	if sub == "" {
 		sub = a.SubscriptionID
 	}

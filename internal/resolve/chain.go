@@ -132,9 +132,14 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 		a = ch.classify(a, src, err, false)
 		return nil, a, a.Status == StatusFailed
 	}
-	if cand.Identity.SP != nil && ch.OnSecret != nil {
-		ch.OnSecret(cand.Identity.SP.ClientSecret.Reveal())
-		ch.OnSecret(cand.Identity.SP.CertificatePassword.Reveal())
+	if ch.OnSecret != nil {
+		if sp := cand.Identity.SP; sp != nil {
+			ch.OnSecret(sp.ClientSecret.Reveal())
+			ch.OnSecret(sp.CertificatePassword.Reveal())
+		}
+		for _, s := range cand.Secrets {
+			ch.OnSecret(s)
+		}
 	}
 	timeout := ch.Timeout
 	if timeout == 0 {

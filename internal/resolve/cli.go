@@ -22,7 +22,7 @@ func (cliSource) Load(cfg *Config) (*Candidate, error) {
 		return nil, configError("azure cli: %s", firstLine(err.Error()))
 	}
 	return &Candidate{Credential: cred, Continue: true, Identity: Identity{
-		Kind: "Azure CLI login", Cloud: cfg.Cloud, Subscription: cfg.env("AZURE_SUBSCRIPTION_ID"),
+		Kind: "Azure CLI login", Cloud: cfg.Cloud, Subscription: cfg.subscription(),
 	}}, nil
 }
 
@@ -42,7 +42,7 @@ func (azdSource) Load(cfg *Config) (*Candidate, error) {
 		return nil, configError("azure developer cli: %s", firstLine(err.Error()))
 	}
 	return &Candidate{Credential: cred, Continue: true, Identity: Identity{
-		Kind: "Azure Developer CLI login", Cloud: cfg.Cloud, Subscription: cfg.env("AZURE_SUBSCRIPTION_ID"),
+		Kind: "Azure Developer CLI login", Cloud: cfg.Cloud, Subscription: cfg.subscription(),
 	}}, nil
 }
 

@@ -29,6 +29,17 @@
 // only known after a request (managed identity, workload identity, az,
 // azd) are never cached persistently: see CacheID.
 //
+// Trust model: a source's configuration comes only from trusted inputs:
+// flags, azexec's own process environment (Environ), the keyring, and az's
+// and azd's own state. Env files, templates and files a repository names
+// are not trusted: anyone who can open a pull request can edit them, so
+// they may give the child values but never decide where a credential is
+// sent or which file is read and sent. Config holds an Environ, a type that
+// only the process environment builds, and env-file values cross into the
+// chain through CheckEnvFiles alone, which lets an env file declare a whole
+// service principal with its own secret (FileServicePrincipal) and refuses
+// every other steering value with the file and line.
+//
 // Secrets held here are of type Secret, whose String, GoString and JSON forms
 // are redacted: a value can only leave through Reveal, which makes every place
 // that hands a secret on easy to find.

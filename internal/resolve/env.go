@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"cmp"
 	"os"
 	"strconv"
 	"strings"
@@ -17,6 +18,9 @@ type envSource struct{}
 func (envSource) Name() string { return "env" }
 
 func (envSource) Load(cfg *Config) (*Candidate, error) {
+	if cfg.FileSP != nil {
+		return fileSPCandidate(cfg, cfg.FileSP)
+	}
 	tenant, client := cfg.env("AZURE_TENANT_ID"), cfg.env("AZURE_CLIENT_ID")
 	secret, certPath := cfg.env("AZURE_CLIENT_SECRET"), cfg.env("AZURE_CLIENT_CERTIFICATE_PATH")
 	if secret == "" && certPath == "" {
@@ -34,7 +38,7 @@ func (envSource) Load(cfg *Config) (*Candidate, error) {
 	}
 	sp := &ServicePrincipal{TenantID: tenant, ClientID: client}
 	id := Identity{TenantID: tenant, ClientID: client, Cloud: cfg.Cloud, SP: sp,
-		Subscription: cfg.env("AZURE_SUBSCRIPTION_ID")}
+		Subscription: cfg.subscription()}
 	if secret != "" {
 		sp.ClientSecret = Secret(secret)
 		id.Kind = "service principal (client secret)"
@@ -49,6 +53,38 @@ func (envSource) Load(cfg *Config) (*Candidate, error) {
 		return nil, err
 	}
 	return &Candidate{Credential: cred, Identity: id}, nil
+}
+
+// fileSPCandidate is the service principal an env file declares with its
+// own secret: that file's tenant, client id, authority and allowed tenants
+// apply, the trusted environment filling what the file leaves out.
+func fileSPCandidate(cfg *Config, f *FileServicePrincipal) (*Candidate, error) {
+	tenant, client := cmp.Or(f.TenantID, cfg.env("AZURE_TENANT_ID")), cmp.Or(f.ClientID, cfg.env("AZURE_CLIENT_ID"))
+	if missing := missingVars(map[string]string{"AZURE_TENANT_ID": tenant, "AZURE_CLIENT_ID": client}); missing != "" {
+		return nil, &fail.Error{Kind: fail.Identity,
+			Msg:  missing + " not set, but env file " + strconv.Quote(f.File) + " holds a client secret",
+			Hint: "put the service principal's AZURE_TENANT_ID and AZURE_CLIENT_ID in the same file as its secret"}
+	}
+	fcfg := *cfg
+	if f.AuthorityHost != "" {
+		c, err := cfg.Cloud.WithAuthorityHost(f.AuthorityHost)
+		if err != nil {
+			return nil, err
+		}
+		fcfg.Cloud = c
+	}
+	if f.AllowedTenants != "" {
+		fcfg.allowed = &f.AllowedTenants
+	}
+	sp := &ServicePrincipal{TenantID: tenant, ClientID: client, ClientSecret: f.ClientSecret}
+	id := Identity{TenantID: tenant, ClientID: client, Cloud: fcfg.Cloud, SP: sp, Subscription: cfg.subscription(),
+		Kind: "service principal (client secret)"}
+	cand, err := newSecretCandidate(&fcfg, sp, id)
+	if err != nil {
+		return nil, err
+	}
+	cand.Note = "from env file " + strconv.Quote(f.File)
+	return cand, nil
 }
 
 // newSecretCandidate builds a client secret credential for sp.

@@ -24,13 +24,13 @@ type managedSource struct{}
 func (managedSource) Name() string { return "managed" }
 
 func (managedSource) Load(cfg *Config) (*Candidate, error) {
-	host := managedHost(cfg.processEnv)
+	host := managedHost(cfg.env)
 	o := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: cfg.clientOptions()}
 	clientID := cfg.ClientID
 	if clientID == "" {
 		// DefaultAzureCredential passes AZURE_CLIENT_ID as a user-assigned
 		// identity; azexec does the same so both pick one identity.
-		clientID = cfg.processEnv("AZURE_CLIENT_ID")
+		clientID = cfg.env("AZURE_CLIENT_ID")
 	}
 	if clientID != "" {
 		o.ID = azidentity.ClientID(clientID)
@@ -41,7 +41,7 @@ func (managedSource) Load(cfg *Config) (*Candidate, error) {
 	}
 	c := &Candidate{Credential: cred, Identity: Identity{
 		Kind: "managed identity (" + host + ")", ClientID: clientID, Cloud: cfg.Cloud,
-		Subscription: cfg.env("AZURE_SUBSCRIPTION_ID"),
+		Subscription: cfg.subscription(),
 	}}
 	if host == "IMDS" {
 		c.Probe = probeIMDS

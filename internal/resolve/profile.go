@@ -38,7 +38,7 @@ func (profileSource) Load(cfg *Config) (*Candidate, error) {
 	}
 	sub := p.Subscription
 	if sub == "" {
-		sub = cfg.env("AZURE_SUBSCRIPTION_ID")
+		sub = cfg.subscription()
 	}
 	sp := &ServicePrincipal{TenantID: p.TenantID, ClientID: p.ClientID}
 	id := Identity{TenantID: p.TenantID, ClientID: p.ClientID, Cloud: c, SP: sp, Subscription: sub,

@@ -13,17 +13,20 @@ import (
 	"github.com/azexec/azexec/internal/profile"
 )
 
-// Config is what every source may read. Lookups are functions so that the
-// chain can run on the environment azexec builds (process environment plus
-// env files) and tests can run on a map.
+// Config is what every source may read. It is built from trusted inputs
+// only (flags, azexec's own environment, the keyring; see the package
+// documentation): the child's environment, which env files feed, is a
+// separate value that never reaches a source.
 type Config struct {
-	// Env looks up the environment the user configured: the process
-	// environment with --env-file values applied.
-	Env func(string) (string, bool)
-	// ProcessEnv looks up azexec's own process environment. Managed
-	// identity and the CLI sources use it because the SDK reads
-	// os.Getenv and runs az with os.Environ().
-	ProcessEnv func(string) (string, bool)
+	// Env is azexec's own process environment.
+	Env Environ
+	// FileSP is a service principal an env file declares together with
+	// its own secret (CheckEnvFiles), or nil. Only the env source uses it.
+	FileSP *FileServicePrincipal
+	// Subscription is the AZURE_SUBSCRIPTION_ID of the child's
+	// environment, env files included: a value the child receives, never
+	// used to decide where a credential goes.
+	Subscription string
 	// LookPath finds executables on the process PATH (exec.LookPath).
 	LookPath func(string) (string, error)
 
@@ -43,22 +46,21 @@ type Config struct {
 
 	ClientOptions policy.ClientOptions
 	Logger        hclog.Logger
+
+	// allowed, when set, replaces AZURE_ADDITIONALLY_ALLOWED_TENANTS: an
+	// env file's service principal brings its own.
+	allowed *string
 }
 
-func (c *Config) env(k string) string {
-	if c.Env == nil {
-		return ""
-	}
-	v, _ := c.Env(k)
-	return v
-}
+func (c *Config) env(k string) string { return c.Env.Get(k) }
 
-func (c *Config) processEnv(k string) string {
-	if c.ProcessEnv == nil {
-		return ""
+// subscription is the subscription the child's environment names, else
+// the process environment's.
+func (c *Config) subscription() string {
+	if c.Subscription != "" {
+		return c.Subscription
 	}
-	v, _ := c.ProcessEnv(k)
-	return v
+	return c.env("AZURE_SUBSCRIPTION_ID")
 }
 
 func (c *Config) logger() hclog.Logger {
@@ -91,6 +93,9 @@ type Candidate struct {
 	// Continue lets the chain move on after a failed token request. The
 	// developer logins (az, azd) set it, as DefaultAzureCredential does.
 	Continue bool
+	// Secrets are further values the source read that must never be
+	// shown (a federated assertion); the chain hands them to OnSecret.
+	Secrets []string
 	// Note is the reason shown for the source when it wins, e.g. which
 	// keyring held a profile's secret.
 	Note string
@@ -124,6 +129,9 @@ func (c *Config) clientOptions() policy.ClientOptions {
 // allowedTenants is AZURE_ADDITIONALLY_ALLOWED_TENANTS, as the SDK reads it.
 func (c *Config) allowedTenants() []string {
 	v := c.env("AZURE_ADDITIONALLY_ALLOWED_TENANTS")
+	if c.allowed != nil {
+		v = *c.allowed
+	}
 	if v == "" {
 		return nil
 	}

@@ -10,12 +10,17 @@ import (
 	"github.com/azexec/azexec/internal/fail"
 )
 
-func mapEnv(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+// environOf is a trusted environment holding m.
+func environOf(m map[string]string) Environ {
+	var kv []string
+	for k, v := range m {
+		kv = append(kv, k+"="+v)
+	}
+	return ProcessEnviron(kv)
 }
 
 func cfgWith(env map[string]string) *Config {
-	return &Config{Env: mapEnv(env), ProcessEnv: mapEnv(env), Cloud: Clouds["public"],
+	return &Config{Env: environOf(env), Cloud: Clouds["public"],
 		LookPath: func(string) (string, error) { return "", errors.New("not found") }}
 }
 

@@ -3,6 +3,7 @@ package resolve
 import (
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
@@ -27,7 +28,10 @@ func (workloadSource) Load(cfg *Config) (*Candidate, error) {
 			Msg:  missing + " not set, but AZURE_FEDERATED_TOKEN_FILE is",
 			Hint: "on AKS, label the pod azure.workload.identity/use: \"true\" and annotate its service account with the client id"}
 	}
-	if _, err := os.Stat(file); err != nil {
+	// Read once here so that the chain can tell the log scrubber the
+	// assertion: should the authority echo it in an error, it is masked.
+	assertion, err := os.ReadFile(file)
+	if err != nil {
 		return nil, &fail.Error{Kind: fail.Identity, Err: err,
 			Msg:  "federated token file " + strconv.Quote(file) + ": " + errText(err),
 			Hint: "AZURE_FEDERATED_TOKEN_FILE must name the projected service account token"}
@@ -43,8 +47,8 @@ func (workloadSource) Load(cfg *Config) (*Candidate, error) {
 	if err != nil {
 		return nil, configError("workload identity: %s", firstLine(err.Error()))
 	}
-	return &Candidate{Credential: cred, Identity: Identity{
+	return &Candidate{Credential: cred, Secrets: []string{strings.TrimSpace(string(assertion))}, Identity: Identity{
 		Kind: "workload identity", TenantID: tenant, ClientID: client, Cloud: cfg.Cloud,
-		Subscription: cfg.env("AZURE_SUBSCRIPTION_ID"),
+		Subscription: cfg.subscription(),
 	}}, nil
 }
