@@ -14,7 +14,7 @@ import (
 // childStatus.
 func runExec(ctx context.Context, io streams, g globalOptions, command []string) error {
 	// Until COMMAND starts, INT, TERM, HUP and QUIT end azexec cleanly
-	// (interrupt.go): the deferred cleanup of wrap runs first, then the
+	// (interrupt.go): the deferred cleanup of wrapCommand runs first, then the
 	// signal decides the message and the status.
 	ctx, intr := watchInterrupts(ctx)
 	io.intr = intr
