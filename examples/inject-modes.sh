@@ -1,4 +1,5 @@
 #!/bin/sh
+# Illustrative: the programs named (node server.js, terraform, psql, ...) stand for your own.
 # How COMMAND can receive the identity, one line per tool. Each works with any
 # identity the chain resolves unless noted.
 

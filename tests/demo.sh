@@ -3,6 +3,8 @@
 # fake Azure, offline. The fake (tests/cmd/fakeazure) serves Entra ID over
 # HTTPS on loopback with a CA it generates; a service principal's secret sits
 # in an env file, and azexec resolves it, proves it, and runs a command with it.
+# azexec gets a scratch HOME and a PATH without the machine's az or azd: the
+# user's own Azure login and ~/.azure are never used or touched.
 set -eu
 cd "$(dirname "$0")/.."
 if [ -z "${AZEXEC_DEMO_OFFLINE:-}" ]; then
@@ -34,13 +36,24 @@ AZURE_TENANT_ID=$FAKEAZURE_TENANT_ID
 AZURE_CLIENT_ID=$FAKEAZURE_CLIENT_ID
 AZURE_CLIENT_SECRET=$FAKEAZURE_CLIENT_SECRET
 ENV
-PATH=$PWD/bin:$PATH
 
-run() { printf '\n$ %s\n' "$*"; "$@"; }
+# azexec runs as on a machine of its own: an empty HOME (no ~/.azure, no
+# azexec config) and a PATH of azexec, sh and env only, so the user's own
+# az or azd login, AZURE_* variables and files are neither used nor touched.
+home=$dir/home tools=$dir/tools
+mkdir "$home" "$tools"
+for t in sh env; do ln -s "$(command -v "$t")" "$tools/$t"; done
+ln -s "$PWD/bin/azexec" "$tools/azexec"
+clean() {
+  env -i PATH="$tools" HOME="$home" AZURE_CONFIG_DIR="$home/.azure" AZD_CONFIG_DIR="$home/.azd" \
+    SSL_CERT_FILE="$SSL_CERT_FILE" AZURE_AUTHORITY_HOST="$AZURE_AUTHORITY_HOST" "$@"
+}
+
+run() { printf '\n$ %s\n' "$*"; clean "$@"; }
 run azexec --env-file "$dir/sp.env" whoami
 run azexec --env-file "$dir/sp.env" -- sh -c 'echo "child: acting as $AZURE_CLIENT_ID in tenant $AZURE_TENANT_ID (secret of ${#AZURE_CLIENT_SECRET} characters, never printed)"'
 printf '\n$ azexec whoami   # nothing configured: exit 3, every source and why\n'
 status=0
-env -u AZURE_CLIENT_SECRET azexec whoami || status=$?
+clean azexec whoami || status=$?
 [ "$status" = 3 ] || { echo "demo: expected exit 3, got $status" >&2; exit 1; }
 printf '\ndemo: ok\n'

@@ -37,6 +37,11 @@ import (
 // azexecBin is the binary under test, built once by TestMain.
 var azexecBin string
 
+// toolsDir holds links to the plain tools (sh, env, cat...) the tests'
+// children run: with a test's bin directory, the whole PATH azexec gets.
+// It never holds az, azd or anything else that reads a real login.
+var toolsDir string
+
 // raceEnabled is set by race_test.go when the tests run with -race; the
 // binary under test is then built with -race too.
 var raceEnabled bool
@@ -72,6 +77,12 @@ func TestMain(m *testing.M) {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building azexec:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	toolsDir = filepath.Join(dir, "tools")
+	if err := testenv.LinkTools(toolsDir, testenv.BaseTools...); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
@@ -116,13 +127,17 @@ func startFake(t testing.TB) *fake {
 }
 
 // env is the whole environment azexec runs with: a PATH holding only the
-// test's bin directory and the system's, a HOME of its own, trust in the
-// fake's CA and the fake as authority, then extra (NAME=VALUE, later
-// wins). Nothing is inherited from the developer's environment.
+// test's bin directory and toolsDir (never /usr/bin, where the machine's
+// az and azd live), a HOME of its own with the Azure CLI's and azd's
+// config in it, trust in the fake's CA and the fake as authority, then
+// extra (NAME=VALUE, later wins). Nothing is inherited from the
+// developer's environment.
 func (f *fake) env(extra ...string) []string {
 	return setEnv([]string{
-		"PATH=" + f.binDir + ":/usr/bin:/bin",
+		"PATH=" + f.binDir + ":" + toolsDir,
 		"HOME=" + f.home,
+		"AZURE_CONFIG_DIR=" + filepath.Join(f.home, ".azure"),
+		"AZD_CONFIG_DIR=" + filepath.Join(f.home, ".azd"),
 		"SSL_CERT_FILE=" + f.CAFile,
 		"AZURE_AUTHORITY_HOST=" + f.URL + "/",
 	}, extra...)

@@ -39,7 +39,7 @@ func interopChildren(t *testing.T) map[string][]string {
 	children["go"] = []string{gochild}
 	script, _ := filepath.Abs("interop/node/readsecret.mjs")
 	if _, err := os.Stat("interop/node/node_modules/@azure/identity"); err == nil {
-		children["node"] = []string{"node", script}
+		children["node"] = []string{realTool(t, "node"), script}
 	} else if os.Getenv("CI") != "" {
 		t.Fatal("tests/interop/node/node_modules is missing: .ci/run must run npm ci there")
 	} else {
@@ -109,7 +109,8 @@ except urllib.error.HTTPError as e:
 `
 
 // TestEndpointRefusals: wrong or missing headers get 401; a resource
-// outside --allow-scope gets 403; one inside it is served.
+// outside --allow-scope gets 403, a variant of one inside it 400; one
+// inside it is served.
 func TestEndpointRefusals(t *testing.T) {
 	t.Parallel()
 	f := startFake(t)
@@ -118,11 +119,13 @@ func TestEndpointRefusals(t *testing.T) {
 		{"https://vault.azure.net", "", "status 401"},
 		{"https://vault.azure.net", "wrong", "status 401"},
 		{"https://management.azure.com/", "own", "status 403"},
+		// The allow-list bypass: a trailing NBSP passed a trimmed check.
+		{"https://vault.azure.net%C2%A0", "own", "status 400"},
 		{"https://vault.azure.net", "own", "status 200"},
 	}
 	for _, tc := range cases {
 		out, stderr, code := runAzexec(t, f.env(p.env()...), "", "--inject", "endpoint", "--allow-scope", "keyvault",
-			"--", "python3", "-c", endpointProbe, tc.resource, tc.header)
+			"--", realTool(t, "python3"), "-c", endpointProbe, tc.resource, tc.header)
 		if code != 0 || strings.TrimSpace(out) != tc.want {
 			t.Errorf("%s with header %q: %q, want %q (status %d)\n%s", tc.resource, tc.header, out, tc.want, code, stderr)
 		}
@@ -155,7 +158,7 @@ func TestAuthFileMode(t *testing.T) {
 		}
 		env := f.env(append(p.env(), "WANT_TENANT="+p.tenant, "TMPDIR="+f.path("tmp"))...)
 		os.MkdirAll(f.path("tmp"), 0o700)
-		out, stderr, code := runAzexec(t, env, "", append(args, "--", "python3", "-c", authFileReader)...)
+		out, stderr, code := runAzexec(t, env, "", append(args, "--", realTool(t, "python3"), "-c", authFileReader)...)
 		if code != 0 {
 			t.Fatalf("status %d\n%s", code, stderr)
 		}

@@ -220,7 +220,7 @@ func TestEnvCommandFormats(t *testing.T) {
 		}
 		out := filepath.Join(t.TempDir(), "env")
 		cmd := exec.Command("sh", "-c", stdout+"\nenv -0 > '"+out+"'")
-		cmd.Env = []string{"PATH=/usr/bin:/bin"}
+		cmd.Env = []string{"PATH=" + toolsDir}
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("eval: %v\n%s", err, b)
 		}
@@ -424,10 +424,12 @@ func TestKeyVaultOptions(t *testing.T) {
 			t.Errorf("%q: status %d\n%s", bad, code, stderr)
 		}
 	}
-	f.AddFault(fakeazure.Fault{Kind: fakeazure.KindKV, Status: http.StatusTooManyRequests, RetryAfter: "1"})
+	// --timeout bounds the sign-in too: 4s leaves it time on a loaded
+	// machine, and a Retry-After of 2s still ends the fetch after two tries.
+	f.AddFault(fakeazure.Fault{Kind: fakeazure.KindKV, Status: http.StatusTooManyRequests, RetryAfter: "2"})
 	m := newMarker(t)
-	_, stderr, code := runAzexec(t, setEnv(env, "AZEXEC_TIMEOUT=2s"), "", wrap(nil, m.command()...)...)
-	if code != 4 || m.exists() || !strings.Contains(stderr, `DB (process environment): vault "`+host+`", secret "db", latest version: 429 Throttled: throttled 2 times, and the next try would come after --timeout 2s`) ||
+	_, stderr, code := runAzexec(t, setEnv(env, "AZEXEC_TIMEOUT=4s"), "", wrap(nil, m.command()...)...)
+	if code != 4 || m.exists() || !strings.Contains(stderr, `DB (process environment): vault "`+host+`", secret "db", latest version: 429 Throttled: throttled 2 times, and the next try would come after --timeout 4s`) ||
 		!strings.Contains(stderr, "azexec: hint: the vault is throttling: raise --timeout, lower --concurrency, or retry later") {
 		t.Errorf("throttled past the timeout: status %d\n%s", code, stderr)
 	}

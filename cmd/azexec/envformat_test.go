@@ -11,6 +11,7 @@ import (
 
 	"github.com/azexec/azexec/internal/fail"
 	"github.com/azexec/azexec/internal/inject"
+	"github.com/azexec/azexec/tests/testenv"
 )
 
 // awkward are values each format must carry byte for byte.
@@ -89,7 +90,7 @@ func TestShellRoundTrip(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "env")
 	cmd := exec.Command("sh", "-c", b.String()+"\nenv -0 > '"+out+"'")
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.Env = []string{"PATH=" + testenv.Tools(t)}
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("eval: %v\n%s", err, msg)
 	}

@@ -75,7 +75,7 @@ func globalFlags() []cli.Flag {
 		&cli.IntFlag{Name: "concurrency", Value: providers.DefaultConcurrency, EnvVars: []string{"AZEXEC_CONCURRENCY"},
 			Usage: "fetch at most `N` Key Vault secrets at once"},
 		&cli.DurationFlag{Name: "timeout", Value: providers.DefaultTimeout, EnvVars: []string{"AZEXEC_TIMEOUT"},
-			Usage: "give up resolving Key Vault references after `DURATION`, retries included"},
+			Usage: "give up signing in, and then fetching Key Vault references and tokens, after `DURATION` each, retries included"},
 		&cli.StringFlag{Name: "profile", EnvVars: []string{"AZEXEC_PROFILE"},
 			Usage: "use the service principal kept as profile `NAME` (azexec profile add); the only source tried"},
 		&cli.StringFlag{Name: "keyring-backend", EnvVars: []string{"AZEXEC_KEYRING_BACKEND"},
@@ -90,7 +90,7 @@ func globalFlags() []cli.Flag {
 // childOnly are the global flags that only shape COMMAND's environment.
 var childOnly = map[string]bool{
 	"inject": true, "arm": true, "token": true, "allow-scope": true,
-	"concurrency": true, "timeout": true, "supervise": true,
+	"concurrency": true, "supervise": true,
 }
 
 // identityFlags are the global flags that matter to a command that only

@@ -69,7 +69,11 @@ func newStore(io streams, g globalOptions, onSecret func(string)) (*profile.Stor
 	if err != nil {
 		return nil, err
 	}
-	return profile.NewStore(dir, g.KeyringBackend, passphraseFunc(io, onSecret)), nil
+	s := profile.NewStore(dir, g.KeyringBackend, passphraseFunc(io, onSecret))
+	s.OnWait = func(lock string) {
+		fmt.Fprintf(io.errOut, "azexec: waiting for another azexec to finish changing profiles (%s)\n", lock)
+	}
+	return s, nil
 }
 
 // sessionStore is newStore for commands that act as an identity: they need
@@ -233,6 +237,9 @@ func withProfileDefaults(g globalOptions) (globalOptions, error) {
 	}
 	p, err := profile.NewStore(dir, "", nil).Get(g.Profile)
 	if err != nil {
+		return g, err
+	}
+	if err := p.CheckEnvFiles(); err != nil {
 		return g, err
 	}
 	if !g.InjectSet && p.Inject != "" {

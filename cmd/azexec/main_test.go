@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/azexec/azexec/tests/fakeazure"
+	"github.com/azexec/azexec/tests/testenv"
 )
 
 // runCLI runs the whole command line in-process.
@@ -20,7 +22,9 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 // isolate clears every variable a source reads, so the developer's own
-// environment never leaks into a test, and points PATH at nothing.
+// environment never leaks into a test, points PATH at nothing and HOME
+// (with the Azure CLI's and azd's config) at an empty directory: the
+// machine's az login, ~/.azure and azexec config are out of reach.
 func isolate(t *testing.T) {
 	for _, k := range []string{
 		"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
@@ -35,7 +39,24 @@ func isolate(t *testing.T) {
 		// an error, so these must be truly absent.
 		unsetForTest(t, k)
 	}
+	// Whatever else the developer exports under these prefixes
+	// (AZURE_CONFIG_DIR, AZEXEC_KEYRING_BACKEND, ARM_*) is dropped too.
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		for _, prefix := range []string{"AZURE_", "AZEXEC_", "ARM_", "AZD_", "MSI_", "IDENTITY_", "IMDS_"} {
+			if strings.HasPrefix(k, prefix) {
+				t.Setenv(k, "")
+				unsetForTest(t, k)
+			}
+		}
+	}
+	t.Setenv("XDG_CONFIG_HOME", "")
+	unsetForTest(t, "XDG_CONFIG_HOME")
 	t.Setenv("PATH", t.TempDir())
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("AZURE_CONFIG_DIR", filepath.Join(home, ".azure"))
+	t.Setenv("AZD_CONFIG_DIR", filepath.Join(home, ".azd"))
 }
 
 // fake is one fake Azure for the whole package: Go loads SSL_CERT_FILE once
@@ -148,7 +169,7 @@ func TestGlobalOptionsBeforeOrAfterSubcommand(t *testing.T) {
 
 func TestWrapperExitStatusAndEnvironment(t *testing.T) {
 	withServicePrincipal(t)
-	t.Setenv("PATH", "/usr/bin:/bin")
+	t.Setenv("PATH", testenv.Tools(t)) // sh, not /usr/bin where az lives
 	dir := t.TempDir()
 	out, stderr, code := runCLI(t, "--", "sh", "-c", `echo "$AZURE_CLIENT_ID ${#AZURE_CLIENT_SECRET}" > `+dir+`/seen; exit 7`)
 	if code != 7 {

@@ -46,7 +46,7 @@ func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]reso
 		return nil, err
 	}
 	f := &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID,
-		Concurrency: g.Concurrency, Timeout: g.Timeout}
+		Concurrency: g.Concurrency, Timeout: g.Timeout, Transport: s.network.Transporter()}
 	s.log.Debug("resolving key vault references", "references", len(refs), "concurrency", g.Concurrency, "timeout", g.Timeout)
 	start := time.Now()
 	all := make([]providers.Reference, len(refs))

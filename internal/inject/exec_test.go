@@ -18,16 +18,14 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/tests/testenv"
 )
 
-// shEnv is a child environment that finds sh.
+// shEnv is a child environment that finds sh and the plain tools, and not
+// what else shares their directory on the machine (az, azd, git...).
 func shEnv(t *testing.T) []string {
 	t.Helper()
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
-	return []string{"PATH=" + filepath.Dir(sh)}
+	return []string{"PATH=" + testenv.Tools(t)}
 }
 
 // runSh runs `sh -c script` supervised and returns its status.

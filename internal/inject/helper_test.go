@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/azexec/azexec/tests/testenv"
 )
 
 // The test binary doubles as the child (and as a supervising azexec) when
@@ -136,7 +138,7 @@ func startHelper(t *testing.T, mode string, env ...string) (*os.Process, string,
 	}
 	marker := filepath.Join(t.TempDir(), "marker")
 	attr := &os.ProcAttr{
-		Env:   append([]string{helperVar + "=" + mode, markerVar + "=" + marker, "PATH=" + os.Getenv("PATH")}, env...),
+		Env:   append([]string{helperVar + "=" + mode, markerVar + "=" + marker, "PATH=" + testenv.Tools(t)}, env...),
 		Files: []*os.File{nil, os.Stderr, os.Stderr},
 	}
 	p, err := os.StartProcess(self, []string{self}, attr)

@@ -14,6 +14,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/azexec/azexec/internal/resolve"
 )
 
 // FetchError is why one reference could not be read: the vault, secret and
@@ -165,11 +167,32 @@ func (f *Fetcher) explainNoResponse(e *FetchError, err error) {
 		e.Hint = f.dnsHint(r)
 	case errors.As(err, &cert):
 		e.Reason = "the vault's certificate is not trusted"
-		e.Hint = "for an emulator, add its CA certificate to SSL_CERT_FILE"
+		if ne := resolve.AsNetworkError(err); ne != nil {
+			e.Reason += " (" + strings.TrimPrefix(ne.Detail(), "TLS certificate not accepted: ") + ")"
+		}
+		e.Hint = "for an emulator, add its CA certificate to SSL_CERT_FILE; behind a TLS-inspecting proxy, the proxy's CA"
 	default:
+		if ne := resolve.AsNetworkError(err); ne != nil {
+			e.Reason, e.Hint = ne.Error(), vaultNetworkHint(ne)
+			return
+		}
 		e.Reason = firstLine(err.Error())
 		e.Hint = "check that the vault is reachable from here"
 	}
+}
+
+// vaultNetworkHint is the hint for a vault that could not be reached: the
+// sign-in's advice (resolve.NetworkHint) where it fits a vault too.
+func vaultNetworkHint(ne *resolve.NetworkError) string {
+	const proxy = "the proxy settings: HTTPS_PROXY (and NO_PROXY for hosts to reach directly)"
+	switch {
+	case ne.ViaProxy():
+	case ne.Problem() == resolve.NetRefused:
+		return "nothing accepts connections at " + ne.Host + ": check the vault's host and port, or " + proxy
+	case ne.Problem() == resolve.NetUnreachable, ne.Problem() == resolve.NetTimeout:
+		return "check that the vault is reachable from here (network, VPN, firewall, private endpoint), and " + proxy
+	}
+	return resolve.NetworkHint(ne)
 }
 
 // dnsHint says what a name that does not resolve means.

@@ -2,12 +2,14 @@ package resolve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/azexec/azexec/internal/fail"
 	"github.com/azexec/azexec/internal/profile"
@@ -163,8 +165,10 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 			scope = s
 		}
 	}
+	mark := cfg.Network.Mark()
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
 	if err != nil {
+		err = networkCause(cfg, mark, err)
 		a = ch.classify(a, src, err, cand.Continue)
 		return nil, a, a.Status == StatusFailed && !cand.Continue
 	}
@@ -179,6 +183,35 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 	cred.home = id.TenantID
 	a.Status, a.Reason = StatusOK, cand.Note
 	return &id, a, false
+}
+
+// networkCause returns the transport failure behind a failed token
+// request when the SDK's error lost it (MSAL keeps only "server response
+// error:"), or err itself when the service answered or nothing failed on
+// the way.
+func networkCause(cfg *Config, mark uint64, err error) error {
+	if ne := AsNetworkError(err); ne != nil {
+		return ne
+	}
+	if serviceAnswered(err) {
+		return err
+	}
+	if ne := cfg.Network.FailureSince(mark); ne != nil {
+		cfg.logger().Debug("token request failed on the network", "host", ne.Host, "error", firstLine(err.Error()))
+		return ne
+	}
+	return err
+}
+
+// serviceAnswered reports whether err is the service's own answer (an
+// HTTP error status, an AADSTS code), which says more than any transport
+// failure before it.
+func serviceAnswered(err error) bool {
+	var re *azcore.ResponseError
+	var afe *azidentity.AuthenticationFailedError
+	return errors.As(err, &re) ||
+		errors.As(err, &afe) && afe.RawResponse != nil ||
+		aadsts.MatchString(err.Error())
 }
 
 func fillFromClaims(id *Identity, c claims) {

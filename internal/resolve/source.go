@@ -45,7 +45,11 @@ type Config struct {
 	Scope func(Cloud) string
 
 	ClientOptions policy.ClientOptions
-	Logger        hclog.Logger
+	// Network, when set, is the HTTP client of every credential (unless
+	// ClientOptions names a Transport), and the chain asks it why a token
+	// request failed when the SDK's error does not say.
+	Network *Network
+	Logger  hclog.Logger
 
 	// allowed, when set, replaces AZURE_ADDITIONALLY_ALLOWED_TENANTS: an
 	// env file's service principal brings its own.
@@ -123,6 +127,9 @@ func IsUnavailable(err error) bool {
 func (c *Config) clientOptions() policy.ClientOptions {
 	o := c.ClientOptions
 	o.Cloud = c.Cloud.Configuration()
+	if o.Transport == nil {
+		o.Transport = c.Network.Transporter()
+	}
 	return o
 }
 

@@ -96,7 +96,7 @@ func setup(b *testing.B) (*fakeazure.Server, []string) {
 		b.Fatal(err)
 	}
 	return s, []string{
-		"PATH=/usr/bin:/bin", "HOME=" + dir, "SSL_CERT_FILE=" + s.CAFile, "AZURE_AUTHORITY_HOST=" + s.URL + "/",
+		"PATH=" + testenv.Tools(b), "HOME=" + dir, "SSL_CERT_FILE=" + s.CAFile, "AZURE_AUTHORITY_HOST=" + s.URL + "/",
 		"AZURE_TENANT_ID=" + s.Tenant(), "AZURE_CLIENT_ID=" + client, "AZURE_CLIENT_SECRET=" + secret,
 		// A subscription given skips the subscription lookup at Resource
 		// Manager, which is not what this measures.

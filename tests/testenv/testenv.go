@@ -1,6 +1,7 @@
 // Package testenv holds what every package of end-to-end tests and
-// benchmarks needs before its first test: proof that it runs offline, and
-// the azexec binary under test.
+// benchmarks needs before its first test: proof that it runs offline, the
+// azexec binary under test, and a PATH of the test's own that cannot reach
+// the machine's az or azd (tools.go).
 package testenv
 
 import (
