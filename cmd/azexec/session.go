@@ -88,6 +88,11 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 		}
 		l.Debug("env file read", "file", f, "variables", len(vars))
 	}
+	// Every program azexec starts gets its environment from s.env: drop
+	// azexec's own secrets from it once, here, for every mode and command.
+	if removed := inject.RemoveAzexecSecrets(s.env); len(removed) > 0 {
+		l.Debug("azexec's own secrets kept from the child", "removed", removed)
+	}
 	for _, check := range checks {
 		if err := check(s); err != nil {
 			s.close()

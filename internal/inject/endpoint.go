@@ -301,15 +301,15 @@ var bootstrapSecrets = []string{
 	"IMDS_ENDPOINT", "AZURE_TOKEN_CREDENTIALS",
 	// Short-lived, but they let the child mint federated tokens of its own.
 	"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL", "ARM_OIDC_REQUEST_TOKEN", "ARM_OIDC_REQUEST_URL",
-	// azexec's own key to the profiles and the token cache.
-	"AZEXEC_KEYRING_PASSWORD",
+	// azexec's own secrets (AlwaysRemoved) are removed in every mode, and
+	// here too.
 }
 
 // RemoveBootstrapSecrets deletes every variable that carries a long-lived
 // credential or selects another identity source, and returns the names
 // removed, for the log.
 func RemoveBootstrapSecrets(env *Env) []string {
-	var removed []string
+	removed := RemoveAzexecSecrets(env)
 	for _, k := range bootstrapSecrets {
 		if _, ok := env.Get(k); ok {
 			env.Unset(k)
