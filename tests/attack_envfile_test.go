@@ -102,9 +102,7 @@ func TestAttackEnvFileRedirects(t *testing.T) {
 		for _, v := range victims {
 			for _, cmd := range [][]string{
 				wrap(nil, "true"),
-				{"whoami"},
 				{"token", "arm"},
-				{"env"},
 			} {
 				args := append(append([]string{"--log-level", "trace", "--env-file", file}, v.args...), cmd...)
 				stdout, stderr, code := runAzexec(t, v.env, "", args...)

@@ -40,7 +40,7 @@ func TestExamplesMakefile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "Makefile"), mk, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := kvEnv(f, p)
+	env := kvEnv(f, p, consent(host)) // the fake's vault is on loopback: an emulator
 	runMake := func(target string) (string, error) {
 		cmd := exec.Command(makePath, "-C", dir, target, "AZEXEC="+azexecBin)
 		cmd.Env = env

@@ -109,7 +109,8 @@ except urllib.error.HTTPError as e:
 `
 
 // TestEndpointRefusals: wrong or missing headers get 401; a resource
-// outside --allow-scope gets 403; one inside it is served.
+// outside --allow-scope gets 403, a variant of one inside it 400; one
+// inside it is served.
 func TestEndpointRefusals(t *testing.T) {
 	t.Parallel()
 	f := startFake(t)
@@ -118,6 +119,8 @@ func TestEndpointRefusals(t *testing.T) {
 		{"https://vault.azure.net", "", "status 401"},
 		{"https://vault.azure.net", "wrong", "status 401"},
 		{"https://management.azure.com/", "own", "status 403"},
+		// The allow-list bypass: a trailing NBSP passed a trimmed check.
+		{"https://vault.azure.net%C2%A0", "own", "status 400"},
 		{"https://vault.azure.net", "own", "status 200"},
 	}
 	for _, tc := range cases {

@@ -34,6 +34,13 @@ func (f *fake) vaultHost(t *testing.T, name string) string {
 	return strings.TrimPrefix(u, "https://")
 }
 
+// consent is the variable by which the user names the fake's vaults as
+// Key Vault emulators: without it, a reference to a vault on loopback is
+// refused (see attack_keyvault_test.go).
+func consent(hosts ...string) string {
+	return "AZEXEC_KEYVAULT_EMULATOR=" + strings.Join(hosts, ",")
+}
+
 // setSecret stores a secret version in the fake's vault.
 func (f *fake) setSecret(t *testing.T, vault, name, version, value string) {
 	t.Helper()
@@ -127,7 +134,7 @@ SAME_AGAIN=keyvault://%[1]s/PEM
 PLAIN=keyvault-lookalike but not a reference
 OVERRIDDEN=plain value from the file
 `, sc.hosts[0], sc.hosts[1], oldVer))
-	sc.env = kvEnv(f, sc.sp,
+	sc.env = kvEnv(f, sc.sp, consent(sc.hosts[:]...),
 		"FROM_PROCESS=@Microsoft.KeyVault(SecretUri=https://"+sc.hosts[1]+"/secrets/db-password)",
 		// The file wins over the process environment: this reference to
 		// a secret that does not exist is never fetched.
@@ -372,7 +379,7 @@ func TestKeyVaultFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
 			file := f.writeFile(t, strings.ReplaceAll(tc.name, " ", "-")+".env", tc.file)
-			env := kvEnv(f, p, tc.extra...)
+			env := kvEnv(f, p, append([]string{consent(ok, denied)}, tc.extra...)...)
 			for _, command := range [][]string{nil, {"env"}, {"whoami", "--json"}} {
 				m := newMarker(t)
 				args := []string{"--env-file", file, "--log-level", "debug"}
@@ -417,17 +424,19 @@ func TestKeyVaultOptions(t *testing.T) {
 	p := f.homeSP()
 	host := f.vaultHost(t, "kv-slow")
 	f.setSecret(t, "kv-slow", "db", "", "slow-"+randomHex(8))
-	env := kvEnv(f, p, "DB=keyvault://"+host+"/db")
+	env := kvEnv(f, p, consent(host), "DB=keyvault://"+host+"/db")
 	for _, bad := range [][]string{{"--concurrency", "0"}, {"--timeout", "-1s"}} {
 		_, stderr, code := runAzexec(t, env, "", append(bad, wrap(nil, "true")...)...)
 		if code != 2 || !strings.Contains(stderr, "azexec: error: "+bad[0]+" must be") {
 			t.Errorf("%q: status %d\n%s", bad, code, stderr)
 		}
 	}
-	f.AddFault(fakeazure.Fault{Kind: fakeazure.KindKV, Status: http.StatusTooManyRequests, RetryAfter: "1"})
+	// --timeout bounds the sign-in too: 4s leaves it time on a loaded
+	// machine, and a Retry-After of 2s still ends the fetch after two tries.
+	f.AddFault(fakeazure.Fault{Kind: fakeazure.KindKV, Status: http.StatusTooManyRequests, RetryAfter: "2"})
 	m := newMarker(t)
-	_, stderr, code := runAzexec(t, setEnv(env, "AZEXEC_TIMEOUT=2s"), "", wrap(nil, m.command()...)...)
-	if code != 4 || m.exists() || !strings.Contains(stderr, `DB (process environment): vault "`+host+`", secret "db", latest version: 429 Throttled: throttled 2 times, and the next try would come after --timeout 2s`) ||
+	_, stderr, code := runAzexec(t, setEnv(env, "AZEXEC_TIMEOUT=4s"), "", wrap(nil, m.command()...)...)
+	if code != 4 || m.exists() || !strings.Contains(stderr, `DB (process environment): vault "`+host+`", secret "db", latest version: 429 Throttled: throttled 2 times, and the next try would come after --timeout 4s`) ||
 		!strings.Contains(stderr, "azexec: hint: the vault is throttling: raise --timeout, lower --concurrency, or retry later") {
 		t.Errorf("throttled past the timeout: status %d\n%s", code, stderr)
 	}
@@ -456,7 +465,7 @@ func TestKeyVaultThrottled200(t *testing.T) {
 	f.AddFault(fakeazure.Fault{Kind: fakeazure.KindKV, Status: http.StatusServiceUnavailable, Times: 32})
 	out := filepath.Join(t.TempDir(), "env")
 	start := time.Now()
-	_, stderr, code := runAzexec(t, kvEnv(f, p), "", append([]string{"--env-file", path}, wrap(nil, dumpEnv(out)...)...)...)
+	_, stderr, code := runAzexec(t, kvEnv(f, p, consent(hosts...)), "", append([]string{"--env-file", path}, wrap(nil, dumpEnv(out)...)...)...)
 	if code != 0 {
 		t.Fatalf("status %d\n%s", code, clip(stderr))
 	}
@@ -488,7 +497,7 @@ func TestKeyVaultOtherTenant(t *testing.T) {
 	host := f.vaultHost(t, "kv-home")
 	value := "cross-tenant-" + randomHex(8)
 	f.setSecret(t, "kv-home", "db", "", value)
-	env := kvEnv(f, p, "DB=keyvault://"+host+"/db")
+	env := kvEnv(f, p, consent(host), "DB=keyvault://"+host+"/db")
 	m := newMarker(t)
 	_, stderr, code := runAzexec(t, env, "", wrap(nil, m.command()...)...)
 	if code != 4 || m.exists() || !strings.Contains(stderr, "the vault is in tenant "+f.Tenant()) ||

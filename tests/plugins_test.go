@@ -231,8 +231,9 @@ func checkExecCredential(t *testing.T, f *fake, out, wantVersion string) {
 	// The SDK learns the expiry as expires_in, relative to when the answer
 	// arrived, so it may fall a second or two before the token's own exp
 	// on a loaded machine; never after it.
-	if e, _ := tokenClaims(t, ec.Status.Token)["exp"].(float64); float64(exp.Unix()) > e || e-float64(exp.Unix()) > 5 {
-		t.Errorf("expirationTimestamp %v is not the token's exp %v", exp, e)
+	c := tokenClaims(t, ec.Status.Token)
+	if tokenExp, _ := c["exp"].(float64); float64(exp.Unix()) > tokenExp || tokenExp-float64(exp.Unix()) > 5 {
+		t.Errorf("expirationTimestamp %v is not the token's exp %v", exp, c["exp"])
 	}
 }
 

@@ -129,7 +129,7 @@ func TestProfileEndToEnd(t *testing.T) {
 	value := "kv-value-" + randomHex(12)
 	f.setSecret(t, "kv-profile", "db-password", "", value)
 	envFile := f.writeFile(t, "app.env", "DB_PASSWORD=keyvault://"+host+"/db-password\n")
-	stdout, stderr, code = runAzexec(t, env, "", wrap([]string{"--profile", "dev", "--env-file", envFile}, shaOf("DB_PASSWORD")...)...)
+	stdout, stderr, code = runAzexec(t, env, "", wrap([]string{"--profile", "dev", "--env-file", envFile, "--keyvault-emulator", host}, shaOf("DB_PASSWORD")...)...)
 	keep(stdout, stderr)
 	if code != 0 || strings.TrimSpace(stdout) != sha(value) {
 		t.Errorf("child's DB_PASSWORD: status %d, sha %q, want %q\n%s", code, stdout, sha(value), stderr)

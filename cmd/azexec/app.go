@@ -23,6 +23,9 @@ type streams struct {
 	// errLog is errOut behind the run's scrubber: the logger and azexec's
 	// own error messages write through it, COMMAND's stderr does not.
 	errLog *scrubber
+	// intr, set while the wrapper prepares COMMAND, lets a terminal prompt
+	// give way to a signal (interrupt.go); nil elsewhere.
+	intr *interrupts
 }
 
 // run is the whole command line: it returns the exit status instead of
@@ -32,10 +35,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	argv, command, hasCommand := splitCommand(pluginArgs(args))
 	argv = profileNameLast(argv)
 	app := newApp(io, command, hasCommand)
-	// No signal handling here: before COMMAND starts nothing needs
-	// cleaning up, so Ctrl-C may end azexec at once; while a supervised
-	// COMMAND runs, inject forwards signals instead. Cancelling a context
-	// on SIGTERM as well would tell the child twice.
+	// No signal handling here: the wrapper catches INT, TERM, HUP and QUIT
+	// itself until COMMAND starts (runExec, interrupt.go), and a supervised
+	// COMMAND then gets them from inject's forwarder. Cancelling this
+	// context on a signal would tell the child twice.
 	return report(io.errLog, app.RunContext(context.Background(), argv))
 }
 

@@ -121,12 +121,14 @@ func runDockerCredential(c *cli.Context, streams streams, o dockerCredentialOpti
 			WithHint("use --cloud %s (AZEXEC_CLOUD=%s)", rc.Name, rc.Name)
 	}
 	s.log.Debug("exchanging an Entra token at the registry", "registry", host, "scope", providers.ACRScope, "tenant", s.id.TenantID)
-	tok, err := providers.Token(c.Context, s.id, providers.ACRScope, "")
+	ctx, cancel := s.withTimeout(c.Context)
+	defer cancel()
+	tok, err := providers.Token(ctx, s.id, providers.ACRScope, "")
 	if err != nil {
 		return err
 	}
 	s.scrub.Add(tok.Token)
-	refresh, err := providers.ExchangeACRToken(c.Context, providers.NewACRPipeline(&policy.ClientOptions{}), host, s.id.TenantID, tok.Token)
+	refresh, err := providers.ExchangeACRToken(ctx, providers.NewACRPipeline(&policy.ClientOptions{Transport: s.network.Transporter()}), host, s.id.TenantID, tok.Token)
 	if err != nil {
 		return err
 	}

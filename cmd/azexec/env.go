@@ -36,7 +36,8 @@ func envCommand(io streams) *cli.Command {
 			"   @Microsoft.KeyVault(SecretUri=https://VAULT.vault.azure.net/secrets/NAME[/VERSION])\n" +
 			"   @Microsoft.KeyVault(VaultName=VAULT;SecretName=NAME[;SecretVersion=VERSION])\n" +
 			"   keyvault://VAULT/NAME[/VERSION]\n" +
-			"   VAULT takes the DNS suffix of --cloud; an emulator is localhost or 127.0.0.1 with a port.\n" +
+			"   VAULT takes the DNS suffix of --cloud; an emulator (localhost or 127.0.0.1 with a port) only\n" +
+			"   when --keyvault-emulator HOST:PORT names it, and it gets Key Vault tokens only.\n" +
 			"   Fetched --concurrency at a time within --timeout, all or nothing; a failure exits 4.",
 		Flags: append(globalFlags(),
 			&cli.StringFlag{Name: "format", Value: "dotenv", Usage: "output format: dotenv, shell or json"},

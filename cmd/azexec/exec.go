@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/azexec/azexec/internal/inject"
@@ -13,6 +14,24 @@ import (
 // says, then run COMMAND. The child's status becomes azexec's through
 // childStatus.
 func runExec(ctx context.Context, io streams, g globalOptions, command []string) error {
+	// Until COMMAND starts, INT, TERM, HUP and QUIT end azexec cleanly
+	// (interrupt.go): the deferred cleanup of wrapCommand runs first, then the
+	// signal decides the message and the status.
+	ctx, intr := watchInterrupts(ctx)
+	io.intr = intr
+	err := wrapCommand(ctx, io, g, command, intr)
+	if ierr := intr.handOff(); ierr != nil {
+		var child childStatus
+		if !errors.As(err, &child) {
+			return ierr
+		}
+	}
+	return err
+}
+
+// wrapCommand is runExec's work, each phase named for the interruption message.
+func wrapCommand(ctx context.Context, io streams, g globalOptions, command []string, intr *interrupts) error {
+	intr.setPhase("resolving the identity")
 	g, err := withProfileDefaults(g) // a profile's default inject mode
 	if err != nil {
 		return err
@@ -28,10 +47,12 @@ func runExec(ctx context.Context, io streams, g globalOptions, command []string)
 		return err
 	}
 	defer s.close()
+	intr.setPhase("fetching secrets")
 	refs, err := fetchAll(ctx, s, g, needsSubscription(injectModeFor(g.Inject, s.id)))
 	if err != nil {
 		return err
 	}
+	intr.setPhase("preparing the command")
 	h, err := prepareHandover(s, g)
 	if err != nil {
 		return err
@@ -49,7 +70,9 @@ func runExec(ctx context.Context, io streams, g globalOptions, command []string)
 	}
 	cmd.Env = s.env.Environ()
 	s.log.Debug("starting command", "command", command[0], "replace", replace, "inject", h.mode)
-	status, err := inject.Run(ctx, cmd, inject.RunOptions{Replace: replace, Logger: s.log})
+	// handOff runs just before COMMAND starts: a signal caught until then
+	// stops the run; any later one is COMMAND's.
+	status, err := inject.Run(ctx, cmd, inject.RunOptions{Replace: replace, Logger: s.log, BeforeStart: intr.handOff})
 	if err != nil {
 		return err
 	}

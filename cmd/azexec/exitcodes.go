@@ -19,6 +19,7 @@ const (
 	exitFetch         = 4   // a token or secret could not be fetched
 	exitNotExecutable = 126 // COMMAND exists but cannot be run
 	exitNotFound      = 127 // COMMAND not found
+	exitSignalBase    = 128 // plus N: signal N ended azexec before COMMAND started
 )
 
 // exitCodes is the one table from error kinds to exit statuses.
@@ -28,6 +29,7 @@ var exitCodes = map[fail.Kind]int{
 	fail.Fetch:         exitFetch,
 	fail.NotExecutable: exitNotExecutable,
 	fail.NotFound:      exitNotFound,
+	fail.Interrupted:   exitSignalBase, // + the signal's number (signalNumber)
 }
 
 // exitHelp is the exit-status table as --help prints it.
@@ -38,7 +40,8 @@ const exitHelp = `EXIT STATUS:
            keyring is locked or unavailable, or no longer holds its secret)
    4       a token or secret could not be fetched
    126     COMMAND is not executable
-   127     COMMAND not found`
+   127     COMMAND not found
+   128+N   signal N (HUP 129, INT 130, QUIT 131, TERM 143) stopped azexec before COMMAND started`
 
 // report prints err as azexec's error (with the chain's attempts and a
 // hint when known) and returns the exit status for it.
@@ -59,7 +62,7 @@ func report(stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "azexec: hint: %s\n", hint)
 	}
 	if code, ok := exitCodes[fail.KindOf(err)]; ok {
-		return code
+		return code + signalNumber(err)
 	}
 	return exitUsage
 }

@@ -74,7 +74,9 @@ func runGitCredential(c *cli.Context, streams streams, o gitCredentialOptions) e
 		return err
 	}
 	s.log.Debug("answering git for Azure DevOps", "host", cred.Host, "scope", scope)
-	tok, err := providers.Token(c.Context, s.id, scope, "")
+	ctx, cancel := s.withTimeout(c.Context)
+	defer cancel()
+	tok, err := providers.Token(ctx, s.id, scope, "")
 	if err != nil {
 		return err
 	}

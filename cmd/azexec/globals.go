@@ -29,6 +29,9 @@ type globalOptions struct {
 	// Key Vault references (see references.go).
 	Concurrency int
 	Timeout     time.Duration
+	// KeyVaultEmulators are the HOST:PORTs of loopback vaults the user
+	// consented to; a reference cannot make a vault an emulator.
+	KeyVaultEmulators []string
 
 	// What the child receives (see handover.go).
 	Inject       string
@@ -81,7 +84,9 @@ func globalFlags() []cli.Flag {
 		&cli.IntFlag{Name: "concurrency", Value: providers.DefaultConcurrency, EnvVars: []string{"AZEXEC_CONCURRENCY"},
 			Usage: "fetch at most `N` Key Vault secrets at once"},
 		&cli.DurationFlag{Name: "timeout", Value: providers.DefaultTimeout, EnvVars: []string{"AZEXEC_TIMEOUT"},
-			Usage: "give up resolving Key Vault references after `DURATION`, retries included"},
+			Usage: "give up signing in, and then fetching Key Vault references and tokens, after `DURATION` each, retries included"},
+		&cli.StringSliceFlag{Name: "keyvault-emulator", EnvVars: []string{"AZEXEC_KEYVAULT_EMULATOR"},
+			Usage: "let references name the Key Vault emulator at `HOST:PORT` on loopback (repeatable); it gets Key Vault tokens only"},
 		&cli.StringFlag{Name: "profile", EnvVars: []string{"AZEXEC_PROFILE"},
 			Usage: "use the service principal kept as profile `NAME` (azexec profile add); the only source tried"},
 		&cli.StringFlag{Name: "keyring-backend", EnvVars: []string{"AZEXEC_KEYRING_BACKEND"},
@@ -96,7 +101,7 @@ func globalFlags() []cli.Flag {
 // childOnly are the global flags that only shape COMMAND's environment.
 var childOnly = map[string]bool{
 	"inject": true, "arm": true, "token": true, "allow-scope": true,
-	"concurrency": true, "timeout": true, "supervise": true,
+	"concurrency": true, "keyvault-emulator": true, "supervise": true,
 }
 
 // identityFlags are the global flags that matter to a command that only
@@ -138,6 +143,8 @@ func readGlobals(c *cli.Context) globalOptions {
 
 		Concurrency: setAt("concurrency").Int("concurrency"),
 		Timeout:     setAt("timeout").Duration("timeout"),
+
+		KeyVaultEmulators: slice(c, "keyvault-emulator"),
 
 		Inject:       str("inject"),
 		ARM:          setAt("arm").Bool("arm"),

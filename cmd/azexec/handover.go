@@ -60,8 +60,13 @@ func checkInjectMode(g globalOptions) error {
 			WithHint("add --inject endpoint: in the other modes the child holds the credential itself")
 	}
 	for _, a := range g.AllowScopes {
-		if _, err := providers.Scope(resolve.Clouds["public"], a); err != nil {
+		scope, err := providers.Scope(resolve.Clouds["public"], a)
+		if err != nil {
 			return err
+		}
+		if _, err := inject.AllowedResource(scope); err != nil {
+			return fail.New(fail.Usage, "--allow-scope %q: %v", a, err).
+				WithHint("give an alias, or the resource exactly as SDKs ask for it, such as https://vault.azure.net")
 		}
 	}
 	return nil
@@ -166,7 +171,7 @@ func injectEndpointMode(s *session, g globalOptions, h *handover) error {
 		if err != nil {
 			return err
 		}
-		allow = append(allow, inject.NormalizeResource(scope))
+		allow = append(allow, scope)
 	}
 	e, err := inject.StartEndpoint(inject.EndpointOptions{
 		Credential: s.id.Credential, ClientID: s.id.ClientID, ObjectID: s.id.ObjectID,
@@ -338,9 +343,12 @@ func lookupSubscription(ctx context.Context, s *session, flag string) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	subs, err := providers.ListSubscriptions(ctx, s.id.Credential, s.id.Cloud,
-		&policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}})
+		&policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}, Transport: s.network.Transporter()})
 	switch {
 	case err != nil:
+		if ne := resolve.AsNetworkError(err); ne != nil {
+			err = ne // the host and the cause, not the SDK's URL and wrapping
+		}
 		s.log.Debug("subscription list unavailable", "error", firstLine(err.Error()))
 	case len(subs) == 1:
 		s.id.Subscription = subs[0].ID

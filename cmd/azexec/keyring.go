@@ -22,6 +22,41 @@ import (
 // runs without a terminal (CI, kubectl plugins, tests).
 const keyringPasswordVar = "AZEXEC_KEYRING_PASSWORD"
 
+// keyringPassword is AZEXEC_KEYRING_PASSWORD as main found it, once
+// takeKeyringPassword has moved it out of the process environment.
+var keyringPassword struct {
+	value string
+	taken bool
+}
+
+// takeKeyringPassword moves AZEXEC_KEYRING_PASSWORD out of azexec's process
+// environment into a variable, first thing in main. The passphrase unlocks
+// every profile and the token cache, far more than any run needs, so no
+// program azexec starts may inherit it: not COMMAND (inject.AlwaysRemoved
+// drops it from the child's environment in every mode), and not the
+// programs the Azure SDK starts with os.Environ() (az, azd, pwsh), which
+// azexec cannot otherwise filter. This is the one change azexec makes to
+// its own environment, and it only removes.
+//
+// The kernel's copy of the initial environment (/proc/self/environ) cannot
+// be cleared from user space; the string also stays in memory until it is
+// collected. Both are closed to other processes by harden.Process
+// (non-dumpable), not by this.
+func takeKeyringPassword() {
+	keyringPassword.value, _ = os.LookupEnv(keyringPasswordVar)
+	keyringPassword.taken = true
+	_ = os.Unsetenv(keyringPasswordVar)
+}
+
+// keyringPasswordValue is the passphrase from the environment: the one
+// main took, or, in-process where main did not run, the current value.
+func keyringPasswordValue() string {
+	if keyringPassword.taken {
+		return keyringPassword.value
+	}
+	return os.Getenv(keyringPasswordVar)
+}
+
 // newStore returns the profile store in the user's config directory, with
 // --keyring-backend applied and the passphrase taken from
 // AZEXEC_KEYRING_PASSWORD or the terminal. onSecret learns the passphrase,
@@ -34,7 +69,11 @@ func newStore(io streams, g globalOptions, onSecret func(string)) (*profile.Stor
 	if err != nil {
 		return nil, err
 	}
-	return profile.NewStore(dir, g.KeyringBackend, passphraseFunc(io, onSecret)), nil
+	s := profile.NewStore(dir, g.KeyringBackend, passphraseFunc(io, onSecret))
+	s.OnWait = func(lock string) {
+		fmt.Fprintf(io.errOut, "azexec: waiting for another azexec to finish changing profiles (%s)\n", lock)
+	}
+	return s, nil
 }
 
 // sessionStore is newStore for commands that act as an identity: they need
@@ -52,7 +91,7 @@ func sessionStore(io streams, g globalOptions, onSecret func(string)) (*profile.
 // keyring's is asked for twice.
 func passphraseFunc(io streams, onSecret func(string)) profile.PassphraseFunc {
 	return func(dir string, interactive, confirm bool) (string, error) {
-		if p := os.Getenv(keyringPasswordVar); p != "" {
+		if p := keyringPasswordValue(); p != "" {
 			onSecret(p)
 			return p, nil
 		}
@@ -84,7 +123,7 @@ func passphraseFunc(io streams, onSecret func(string)) profile.PassphraseFunc {
 // terminal it returns profile.ErrNoPassphrase.
 func readHidden(io streams, prompt string) (string, error) {
 	if f, ok := io.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return readHiddenFrom(int(f.Fd()), io.errOut, prompt)
+		return readHiddenFrom(io.intr, int(f.Fd()), io.errOut, prompt)
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
@@ -94,17 +133,40 @@ func readHidden(io streams, prompt string) (string, error) {
 	if !term.IsTerminal(int(tty.Fd())) {
 		return "", profile.ErrNoPassphrase
 	}
-	return readHiddenFrom(int(tty.Fd()), tty, prompt)
+	return readHiddenFrom(io.intr, int(tty.Fd()), tty, prompt)
 }
 
-func readHiddenFrom(fd int, w io.Writer, prompt string) (string, error) {
+// readHiddenFrom prompts on w and reads a line from the terminal fd
+// without echo. When the wrapper catches a signal meanwhile (intr), it puts
+// the terminal back as it was (echo on) and returns the interruption at
+// once: the read itself cannot be cancelled, so it is left to die with the
+// process.
+func readHiddenFrom(intr *interrupts, fd int, w io.Writer, prompt string) (string, error) {
 	fmt.Fprintf(w, "azexec: %s: ", prompt)
-	b, err := term.ReadPassword(fd)
-	fmt.Fprintln(w)
-	if err != nil {
-		return "", fail.New(fail.Usage, "cannot read from the terminal: %s", err)
+	state, _ := term.GetState(fd)
+	type line struct {
+		b   []byte
+		err error
 	}
-	return string(b), nil
+	read := make(chan line, 1)
+	go func() {
+		b, err := term.ReadPassword(fd)
+		read <- line{b, err}
+	}()
+	select {
+	case l := <-read:
+		fmt.Fprintln(w)
+		if l.err != nil {
+			return "", fail.New(fail.Usage, "cannot read from the terminal: %s", l.err)
+		}
+		return string(l.b), nil
+	case <-intr.caughtCh():
+		if state != nil {
+			_ = term.Restore(fd, state)
+		}
+		fmt.Fprintln(w)
+		return "", intr.err()
+	}
 }
 
 // maxSecret bounds what is read from stdin: a client secret is about 40
@@ -119,7 +181,7 @@ const maxSecret = 64 << 10
 func readSecret(io streams, what string, empty bool) (profile.Secret, error) {
 	var v string
 	if f, ok := io.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		s, err := readHiddenFrom(int(f.Fd()), io.errOut, what)
+		s, err := readHiddenFrom(io.intr, int(f.Fd()), io.errOut, what)
 		if err != nil {
 			return "", err
 		}
@@ -175,6 +237,9 @@ func withProfileDefaults(g globalOptions) (globalOptions, error) {
 	}
 	p, err := profile.NewStore(dir, "", nil).Get(g.Profile)
 	if err != nil {
+		return g, err
+	}
+	if err := p.CheckEnvFiles(); err != nil {
 		return g, err
 	}
 	if !g.InjectSet && p.Inject != "" {

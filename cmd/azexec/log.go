@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"io"
 	"strings"
-	"sync"
 
 	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/internal/redact"
 )
 
 // newLogger builds the stderr logger. Everything azexec logs goes through a
@@ -39,12 +37,21 @@ func newLogger(s *scrubber, level, format string) (hclog.Logger, *scrubber, erro
 // routeSDKLog sends the Azure SDK's log events into l: authentication
 // events at debug, HTTP traffic and retries at trace. It returns a function
 // that detaches the listener again.
-func routeSDKLog(l hclog.Logger) func() {
+//
+// The SDK's messages hold server answers azexec does not control: its
+// ResponseError and azidentity's AuthenticationFailedError carry the whole
+// error body (a token endpoint or a vault that echoes the request puts a
+// secret or the Authorization header there), and the retry policy logs
+// transport errors. So every message is scrubbed first, then each body in
+// it is cut to redact.BodyLimit bytes (scrubbing first: a cut must not
+// leave half a secret the scrubber no longer recognises).
+func routeSDKLog(l hclog.Logger, s *scrubber) func() {
 	if !l.IsDebug() && !l.IsTrace() {
 		return func() {}
 	}
 	sdk := l.Named("sdk")
 	azlog.SetListener(func(ev azlog.Event, msg string) {
+		msg = redact.ClipBody(s.Redact(msg), redact.BodyLimit)
 		if ev == azidentity.EventAuthentication {
 			sdk.Debug(msg, "event", string(ev))
 			return
@@ -65,50 +72,4 @@ func publicName(name string) bool {
 		}
 	}
 	return false
-}
-
-// scrubber replaces every registered secret in what passes through it.
-type scrubber struct {
-	w       io.Writer
-	mu      sync.Mutex
-	secrets []string
-}
-
-// minSecret is the shortest value scrubbed: shorter ones would mangle
-// ordinary words and are not credentials anyway.
-const minSecret = 6
-
-// Add registers a value to scrub.
-func (s *scrubber) Add(v string) {
-	if len(v) < minSecret {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.secrets = append(s.secrets, v)
-}
-
-// Redact returns text with every registered value replaced.
-func (s *scrubber) Redact(text string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range s.secrets {
-		text = strings.ReplaceAll(text, v, "[redacted]")
-	}
-	return text
-}
-
-func (s *scrubber) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	out := p
-	for _, v := range s.secrets {
-		if bytes.Contains(out, []byte(v)) {
-			out = []byte(strings.ReplaceAll(string(out), v, "[redacted]"))
-		}
-	}
-	s.mu.Unlock()
-	if _, err := s.w.Write(out); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }

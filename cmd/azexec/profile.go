@@ -141,7 +141,7 @@ func profileAddCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "subscription", Usage: "default subscription `ID` for COMMAND"},
 			&cli.StringFlag{Name: "certificate", Usage: "authenticate with the certificate at `PATH` (PEM or PKCS#12) instead of a secret"},
 			&cli.StringFlag{Name: "default-inject", Usage: "inject `MODE` used with this profile when --inject is not given"},
-			&cli.StringSliceFlag{Name: "default-env-file", Usage: "env `FILE` read with this profile when --env-file is not given (repeatable)"},
+			&cli.StringSliceFlag{Name: "default-env-file", Usage: "env `FILE` read with this profile when --env-file is not given (repeatable; stored as an absolute path)"},
 		),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileAddOptions(c)
@@ -192,6 +192,17 @@ func readProfileAddOptions(c *cli.Context) (profileAddOptions, error) {
 	if p.Inject != "" {
 		if err := checkInjectMode(globalOptions{Inject: p.Inject}); err != nil {
 			return profileAddOptions{}, err
+		}
+	}
+	// Default env files are stored absolute: a relative path would be
+	// read from whatever directory azexec later runs in (an untrusted
+	// clone, where git runs azexec as its credential helper).
+	for i, f := range p.EnvFiles {
+		if f == "" {
+			return profileAddOptions{}, fail.New(fail.Usage, "empty --default-env-file").WithHint("name an env file")
+		}
+		if p.EnvFiles[i], err = filepath.Abs(f); err != nil {
+			return profileAddOptions{}, fail.New(fail.Usage, "env file path %q: %s", f, err)
 		}
 	}
 	if cert := c.String("certificate"); cert != "" {
@@ -443,7 +454,7 @@ func profileRemoveCommand(io streams) *cli.Command {
 		Name:        "remove",
 		Usage:       "remove a profile: its secret from the keyring, its entry from the config file, its cached tokens",
 		ArgsUsage:   "NAME",
-		Description: "The secret goes first: if the keyring cannot be reached, nothing is removed.",
+		Description: "All or nothing: if the keyring cannot be reached or refuses, nothing is removed.",
 		Flags:       globalFlags(),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileNameOptions(c)
@@ -505,7 +516,7 @@ func runProfileRotate(io streams, o profileNameOptions) error {
 	if err != nil {
 		return err
 	}
-	if p, err = store.Rotate(p.Name, secret); err != nil {
+	if p, err = store.RotateProfile(p, secret); err != nil {
 		return err
 	}
 	fmt.Fprintf(io.out, "profile %q: new %s stored in the %s keyring; its cached tokens were dropped\n", p.Name, p.SecretKind(), store.BackendFor(p))

@@ -41,12 +41,16 @@ func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]reso
 	if err := checkFetchOptions(g); err != nil {
 		return nil, err
 	}
-	refs, err := findReferences(s.env)
+	emulators, err := keyVaultEmulators(g)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := findReferences(s.env, emulators)
 	if err != nil || len(refs) == 0 {
 		return nil, err
 	}
 	f := &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID,
-		Concurrency: g.Concurrency, Timeout: g.Timeout}
+		Concurrency: g.Concurrency, Timeout: g.Timeout, Transport: s.network.Transporter(), Emulators: emulators}
 	s.log.Debug("resolving key vault references", "references", len(refs), "concurrency", g.Concurrency, "timeout", g.Timeout)
 	start := time.Now()
 	all := make([]providers.Reference, len(refs))
@@ -72,16 +76,32 @@ func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]reso
 	return resolved, nil
 }
 
-// checkReferences is an openSession check: every reference's syntax and
-// the fetch options, before the identity is resolved.
+// checkReferences is an openSession check: every reference's syntax, its
+// vault (an emulator only by consent) and the fetch options, before the
+// identity is resolved and before any request.
 func checkReferences(g globalOptions) func(*session) error {
 	return func(s *session) error {
 		if err := checkFetchOptions(g); err != nil {
 			return err
 		}
-		_, err := findReferences(s.env)
+		emulators, err := keyVaultEmulators(g)
+		if err != nil {
+			return err
+		}
+		_, err = findReferences(s.env, emulators)
 		return err
 	}
+}
+
+// keyVaultEmulators reads --keyvault-emulator: the loopback vaults the
+// user consented to. Only this trusted input makes a vault an emulator.
+func keyVaultEmulators(g globalOptions) (providers.Emulators, error) {
+	emulators, err := providers.NewEmulators(g.KeyVaultEmulators)
+	if err != nil {
+		return nil, fail.New(fail.Usage, "--keyvault-emulator: %s", err).
+			WithHint("name an emulator as localhost:8443, 127.0.0.1:8443 or [::1]:8443 (several: repeat the flag or separate with commas)")
+	}
+	return emulators, nil
 }
 
 // checkFetchOptions validates --concurrency and --timeout.
@@ -99,8 +119,9 @@ func checkFetchOptions(g globalOptions) error {
 
 // findReferences parses every variable that is written as a reference,
 // in the order of their origins (the process environment, then each file
-// line by line), and reports all syntax errors at once.
-func findReferences(env *inject.Env) ([]pendingRef, error) {
+// line by line), and reports all syntax errors at once; then every
+// reference to a vault on loopback that emulators does not name.
+func findReferences(env *inject.Env, emulators providers.Emulators) ([]pendingRef, error) {
 	var refs []pendingRef
 	var problems []string
 	for _, k := range referenceNames(env) {
@@ -112,11 +133,36 @@ func findReferences(env *inject.Env) ([]pendingRef, error) {
 		}
 		refs = append(refs, pendingRef{variable: k, origin: env.Origin(k), ref: ref})
 	}
-	if len(problems) == 0 {
-		return refs, nil
+	if len(problems) != 0 {
+		return nil, fail.New(fail.Usage, "%s", listProblems("invalid key vault reference in", "invalid key vault references", problems, nil)).
+			WithHint("write %s", providers.Syntax)
 	}
-	return nil, fail.New(fail.Usage, "%s", listProblems("invalid key vault reference in", "invalid key vault references", problems, nil)).
-		WithHint("write %s", providers.Syntax)
+	return refs, unnamedEmulators(refs, emulators)
+}
+
+// unnamedEmulators refuses the references to loopback vaults that the
+// user did not name with --keyvault-emulator. A reference may come from a
+// repository's env file; left to itself it could send the identity's
+// token to whatever listens on a local port.
+func unnamedEmulators(refs []pendingRef, emulators providers.Emulators) error {
+	var problems, addrs []string
+	for _, r := range refs {
+		if emulators.Allows(r.ref) {
+			continue
+		}
+		addr := r.ref.EmulatorAddr()
+		problems = append(problems, fmt.Sprintf("%s (%s): vault %q", r.variable, r.origin.String(), r.ref.Host))
+		if !slices.Contains(addrs, addr) {
+			addrs = append(addrs, addr)
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fail.New(fail.Usage, "%s", listProblems("key vault reference to an emulator --keyvault-emulator does not name:",
+		"key vault references to emulators --keyvault-emulator does not name", problems, nil)).
+		WithHint("a vault on loopback is a Key Vault emulator, and azexec sends it a token only when you name it; "+
+			"if you run one there yourself: --keyvault-emulator %s (or AZEXEC_KEYVAULT_EMULATOR)", strings.Join(addrs, ","))
 }
 
 // referenceNames returns the variables whose values are references,

@@ -21,7 +21,7 @@ func TestFindReferencesReportsEveryMistake(t *testing.T) {
 		{Key: "BAD2", Value: "@Microsoft.KeyVault(VaultName=myvault)", File: "app.env", Line: 7},
 		{Key: "FILE_GOOD", Value: "@Microsoft.KeyVault(VaultName=myvault;SecretName=x)", File: "app.env", Line: 9},
 	})
-	_, err := findReferences(env)
+	_, err := findReferences(env, nil)
 	want := "invalid key vault references:\n" +
 		"  BAD1 (process environment): invalid vault name \"my_vault\": 3-24 letters, digits and hyphens, starting with a letter\n" +
 		"  BAD2 (app.env:7): SecretName is missing"
@@ -30,7 +30,7 @@ func TestFindReferencesReportsEveryMistake(t *testing.T) {
 	}
 	env.Unset("BAD1")
 	env.Unset("BAD2")
-	refs, err := findReferences(env)
+	refs, err := findReferences(env, nil)
 	// The process environment first, then files by line.
 	if err != nil || len(refs) != 2 || refs[0].variable != "GOOD" || refs[1].variable != "FILE_GOOD" || refs[1].origin.Line != 9 {
 		t.Errorf("got %+v, %v", refs, err)
@@ -107,7 +107,7 @@ func FuzzEnvFileReferences(f *testing.F) {
 		env := &inject.Env{}
 		inject.Apply(env, vars)
 		before := env.Clone()
-		refs, err := findReferences(env)
+		refs, err := findReferences(env, providers.Emulators{"127.0.0.1:8443": true})
 		if err != nil && fail.KindOf(err) != fail.Usage {
 			t.Fatalf("error of kind %v: %v", fail.KindOf(err), err)
 		}
@@ -140,7 +140,7 @@ func TestExampleEnvFile(t *testing.T) {
 	}
 	env := &inject.Env{}
 	inject.Apply(env, vars)
-	refs, err := findReferences(env)
+	refs, err := findReferences(env, nil)
 	if err != nil || len(refs) != 3 {
 		t.Errorf("%d references, %v", len(refs), err)
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"slices"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -30,6 +32,21 @@ type session struct {
 	// store holds the profiles and the keyring of the token cache; nil
 	// when neither --profile nor --keyring-backend is given.
 	store *profile.Store
+	// network is the HTTP client of every request to Azure, with connect
+	// timeouts fitted to --timeout; it knows why a host was not reached.
+	network *resolve.Network
+	// timeout is --timeout: it bounds the sign-in, and then each command's
+	// own requests (withTimeout).
+	timeout time.Duration
+}
+
+// withTimeout bounds ctx by --timeout, for the requests a command makes
+// after the sign-in (a plugin's token, a registry's exchange).
+func (s *session) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // openSession builds the logger and the environment, runs the checks that
@@ -41,7 +58,8 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 	if err != nil {
 		return nil, err
 	}
-	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l)}
+	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l, scrub), network: resolve.NewNetwork(g.Timeout), timeout: g.Timeout}
+	scrub.Add(os.Getenv(keyringPasswordVar)) // known before any keyring opens
 	if g, err = withProfileDefaults(g); err != nil {
 		s.close()
 		return nil, err
@@ -70,9 +88,14 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 		}
 		l.Debug("env file read", "file", f, "variables", len(vars))
 	}
+	// Every program azexec starts gets its environment from s.env: drop
+	// azexec's own secrets from it once, here, for every mode and command.
+	if removed := inject.RemoveAzexecSecrets(s.env); len(removed) > 0 {
+		l.Debug("azexec's own secrets kept from the child", "removed", removed)
+	}
 	// The CI job's own request credentials stay with azexec, in every
 	// mode and command: a child holding them could mint federated tokens
-	// of its own for as long as the job runs.
+	// of its own for as long as the job runs (docs/ci.md).
 	if removed := inject.RemoveJobCredentials(s.env); len(removed) > 0 {
 		l.Debug("job request credentials kept from the child", "removed", removed)
 	}
@@ -88,13 +111,26 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 		return nil, err
 	}
 	chain := &resolve.Chain{Sources: sources, OnSecret: scrub.Add, Cache: s.tokenCache(g)}
-	s.id, s.attempts, err = chain.Resolve(ctx, cfg)
+	s.id, s.attempts, err = resolveWithin(ctx, g.Timeout, chain, cfg)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	l.Info("identity resolved", "source", s.id.Source, "kind", s.id.Kind, "tenant", s.id.TenantID, "client_id", s.id.ClientID)
 	return s, nil
+}
+
+// resolveWithin runs the chain within --timeout, the sign-in and the
+// authority discovery before it included: a sign-in endpoint that cannot
+// be reached must not hold azexec for longer than the user allowed (each
+// source is also bounded by the chain's own limit).
+func resolveWithin(ctx context.Context, timeout time.Duration, chain *resolve.Chain, cfg *resolve.Config) (*resolve.Identity, []resolve.Attempt, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	return chain.Resolve(ctx, cfg)
 }
 
 // config turns the global options and the trusted environment into the
@@ -132,6 +168,7 @@ func (s *session) config(g globalOptions) (*resolve.Config, []resolve.Source, er
 		ClientID:      g.ClientID,
 		Profile:       g.Profile,
 		Profiles:      s.store,
+		Network:       s.network,
 		Logger:        s.log,
 
 		ServiceConnection: g.ServiceConnection,

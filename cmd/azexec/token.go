@@ -138,7 +138,9 @@ func runToken(c *cli.Context, io streams, o tokenOptions) error {
 		return err
 	}
 	s.log.Debug("getting a token", "scope", scope, "tenant", o.tenant, "format", o.format)
-	tok, err := providers.Token(c.Context, s.id, scope, o.tenant)
+	ctx, cancel := s.withTimeout(c.Context)
+	defer cancel()
+	tok, err := providers.Token(ctx, s.id, scope, o.tenant)
 	if err != nil {
 		return err
 	}

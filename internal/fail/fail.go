@@ -1,7 +1,8 @@
 // Package fail holds the few kinds of error azexec reports on its own behalf.
 //
-// Every error that leaves azexec is one of these kinds, and the kind alone
-// decides the exit status (the table lives in cmd/azexec), so that a script
+// Every error that leaves azexec is one of these kinds, and the kind
+// decides the exit status (the table lives in cmd/azexec; Interrupted adds
+// the signal's number to its base, as a shell does), so that a script
 // can tell "you called me wrong" from "Azure said no" without parsing text.
 // A Hint is the one line of advice printed as `azexec: hint: ...` when the
 // cause is known. Messages and hints name things (variables, files, sources)
@@ -32,6 +33,11 @@ const (
 	// NotFound means the command was not found on the child's PATH: the
 	// shell's convention, exit 127.
 	NotFound
+	// Interrupted means a signal (INT, TERM, HUP or QUIT) ended azexec
+	// before COMMAND started. Exit 128+N for signal N, what a shell reports
+	// for a process the signal killed, so a script or CI runner reads
+	// "stopped by SIGTERM" the same way whether azexec or COMMAND got it.
+	Interrupted
 )
 
 // Error is an error of a known Kind, with an optional hint.

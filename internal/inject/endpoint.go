@@ -38,8 +38,10 @@ type EndpointOptions struct {
 	// ClientID and ObjectID are the resolved identity's: a request naming
 	// another identity is refused.
 	ClientID, ObjectID string
-	// AllowResources, when not empty, lists the only resources served
-	// (normalized with NormalizeResource); anything else gets 403.
+	// AllowResources, when not empty, lists the only resources served, as
+	// resources or /.default scopes (providers.Scope's form); anything else
+	// gets 403. Each must be canonical (AllowedResource), or StartEndpoint
+	// fails: matching loosely would let variants through.
 	AllowResources []string
 	Logger         hclog.Logger
 }
@@ -53,14 +55,25 @@ type Endpoint struct {
 	// header is the IDENTITY_HEADER value: 256 random bits per run.
 	header string
 	opts   EndpointOptions
-	srv    *http.Server
-	done   chan struct{}
+	// allow is opts.AllowResources made canonical.
+	allow []string
+	srv   *http.Server
+	done  chan struct{}
 }
 
 // StartEndpoint listens on a random port of 127.0.0.1 only.
 func StartEndpoint(opts EndpointOptions) (*Endpoint, error) {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
+	}
+	var allow []string
+	for _, a := range opts.AllowResources {
+		c, err := AllowedResource(a)
+		if err != nil {
+			return nil, fail.New(fail.Usage, "--allow-scope %q: %v", a, err).
+				WithHint("give an alias, or the resource exactly as SDKs ask for it, such as https://vault.azure.net")
+		}
+		allow = append(allow, c)
 	}
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
@@ -74,6 +87,7 @@ func StartEndpoint(opts EndpointOptions) (*Endpoint, error) {
 		URL:    "http://" + ln.Addr().String() + endpointPath,
 		header: hex.EncodeToString(secret),
 		opts:   opts,
+		allow:  allow,
 		done:   make(chan struct{}),
 	}
 	e.srv = &http.Server{
@@ -107,10 +121,13 @@ func (e *Endpoint) Close() error {
 
 // tokenRequest is a parsed, validated request.
 type tokenRequest struct {
+	// resource is canonical (CanonicalResource): the one string both
+	// checked against --allow-scope and asked for.
 	resource string
-	clientID string
-	objectID string
-	miResID  string
+	// selectors holds each identity selector the request names
+	// (client_id, object_id, ...), with its value; present but empty
+	// counts.
+	selectors map[string]string
 }
 
 // errorReply is an HTTP status with a message for the caller.
@@ -121,47 +138,66 @@ type errorReply struct {
 
 func (r *errorReply) Error() string { return r.msg }
 
+// identitySelectors are the query parameters by which a managed identity
+// request names a user-assigned identity. Each names another identity
+// unless it names exactly the one azexec serves; mi_res_id and its older
+// spelling msi_res_id are never answered, since azexec does not know its
+// identity's resource ID.
+var identitySelectors = []string{"client_id", "object_id", "principal_id", "mi_res_id", "msi_res_id"}
+
+// singleParams are the parameters azexec reads; each may appear once, so
+// that no two readers of one request can see different values.
+var singleParams = append([]string{"api-version", "resource"}, identitySelectors...)
+
 // parseTokenRequest checks method, path, version and parameters. It is a
 // pure function of the request line so it can be fuzzed.
-func parseTokenRequest(method, path string, query url.Values) (tokenRequest, error) {
+func parseTokenRequest(method, path, rawQuery string) (tokenRequest, error) {
 	if path != endpointPath {
 		return tokenRequest{}, &errorReply{http.StatusNotFound, "not found"}
 	}
 	if method != http.MethodGet {
 		return tokenRequest{}, &errorReply{http.StatusMethodNotAllowed, "only GET is supported"}
 	}
+	// url.URL.Query drops malformed pairs silently; a request azexec
+	// cannot read exactly is refused instead.
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return tokenRequest{}, &errorReply{http.StatusBadRequest, "the query is malformed"}
+	}
+	for _, k := range singleParams {
+		if len(query[k]) > 1 {
+			return tokenRequest{}, &errorReply{http.StatusBadRequest, "the " + k + " parameter is given more than once"}
+		}
+	}
+	// Azure's own endpoints read parameter names without regard to case,
+	// so Client_Id must not slip past as an unknown parameter.
+	for k := range query {
+		for _, p := range singleParams {
+			if k != p && strings.EqualFold(k, p) {
+				return tokenRequest{}, &errorReply{http.StatusBadRequest, "the " + p + " parameter must be written in lower case"}
+			}
+		}
+	}
 	if v := query.Get("api-version"); v != endpointAPIVersion {
 		return tokenRequest{}, &errorReply{http.StatusBadRequest, "api-version must be " + endpointAPIVersion}
 	}
-	r := tokenRequest{
-		resource: query.Get("resource"),
-		clientID: query.Get("client_id"),
-		objectID: query.Get("object_id"),
-		miResID:  firstNonEmpty(query.Get("mi_res_id"), query.Get("msi_res_id")),
+	if _, ok := query["resource"]; !ok {
+		return tokenRequest{}, &errorReply{http.StatusBadRequest, "the resource parameter is required"}
 	}
-	if r.resource == "" {
-		return r, &errorReply{http.StatusBadRequest, "the resource parameter is required"}
+	res, err := CanonicalResource(query.Get("resource"))
+	if err != nil {
+		return tokenRequest{}, &errorReply{http.StatusBadRequest, err.Error()}
 	}
-	if len(r.resource) > 512 || strings.ContainsFunc(r.resource, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '"' }) {
-		return r, &errorReply{http.StatusBadRequest, "the resource parameter is malformed"}
-	}
-	return r, nil
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
+	r := tokenRequest{resource: res}
+	for _, k := range identitySelectors {
+		if v, ok := query[k]; ok {
+			if r.selectors == nil {
+				r.selectors = make(map[string]string)
+			}
+			r.selectors[k] = v[0]
 		}
 	}
-	return ""
-}
-
-// NormalizeResource is the form resources are compared in: no /.default
-// scope suffix, no trailing slash, lower case.
-func NormalizeResource(r string) string {
-	r = strings.TrimSuffix(strings.TrimSpace(r), "/.default")
-	return strings.ToLower(strings.TrimSuffix(r, "/"))
+	return r, nil
 }
 
 // ServeHTTP implements the protocol.
@@ -172,7 +208,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong "+headerName+" header")
 		return
 	}
-	req, err := parseTokenRequest(r.Method, r.URL.Path, r.URL.Query())
+	req, err := parseTokenRequest(r.Method, r.URL.Path, r.URL.RawQuery)
 	if err == nil {
 		err = e.authorize(req)
 	}
@@ -187,21 +223,32 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authorize refuses other identities and resources outside --allow-scope.
+// req.resource is canonical, and the allowed resources were made canonical
+// by StartEndpoint, so the comparison sees exactly what issue will ask for.
 func (e *Endpoint) authorize(req tokenRequest) error {
-	switch {
-	case req.clientID != "" && !strings.EqualFold(req.clientID, e.opts.ClientID):
-		return &errorReply{http.StatusBadRequest, "client_id does not name the identity azexec resolved"}
-	case req.objectID != "" && !strings.EqualFold(req.objectID, e.opts.ObjectID):
-		return &errorReply{http.StatusBadRequest, "object_id does not name the identity azexec resolved"}
-	case req.miResID != "":
-		return &errorReply{http.StatusBadRequest, "mi_res_id is not supported: azexec serves one identity"}
+	for _, k := range identitySelectors {
+		v, ok := req.selectors[k]
+		if !ok {
+			continue
+		}
+		var own string
+		switch k {
+		case "client_id":
+			own = e.opts.ClientID
+		case "object_id", "principal_id":
+			own = e.opts.ObjectID
+		default:
+			return &errorReply{http.StatusBadRequest, k + " is not supported: azexec serves one identity"}
+		}
+		if !sameID(v, own) {
+			return &errorReply{http.StatusBadRequest, k + " does not name the identity azexec resolved"}
+		}
 	}
-	if len(e.opts.AllowResources) == 0 {
+	if len(e.allow) == 0 {
 		return nil
 	}
-	want := NormalizeResource(req.resource)
-	for _, a := range e.opts.AllowResources {
-		if a == want {
+	for _, a := range e.allow {
+		if sameResource(req.resource, a) {
 			return nil
 		}
 	}
@@ -210,8 +257,7 @@ func (e *Endpoint) authorize(req tokenRequest) error {
 
 // issue fetches (or reuses) the token and answers in the protocol's form.
 func (e *Endpoint) issue(w http.ResponseWriter, r *http.Request, req tokenRequest) {
-	scope := strings.TrimSuffix(strings.TrimSuffix(req.resource, "/.default"), "/") + "/.default"
-	tok, err := e.opts.Credential.GetToken(r.Context(), policy.TokenRequestOptions{Scopes: []string{scope}})
+	tok, err := e.opts.Credential.GetToken(r.Context(), policy.TokenRequestOptions{Scopes: []string{resourceScope(req.resource)}})
 	if err != nil {
 		e.opts.Logger.Error("identity endpoint: no token", "resource", req.resource, "caller", r.RemoteAddr, "error", firstLineOf(err.Error()))
 		writeError(w, http.StatusInternalServerError, "azexec could not get a token for this resource; see azexec's log")
@@ -256,15 +302,15 @@ var bootstrapSecrets = []string{
 	// Short-lived, but they let the child mint federated tokens of its own.
 	"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL", "ARM_OIDC_REQUEST_TOKEN", "ARM_OIDC_REQUEST_URL",
 	"SYSTEM_ACCESSTOKEN",
-	// azexec's own key to the profiles and the token cache.
-	"AZEXEC_KEYRING_PASSWORD",
+	// azexec's own secrets (AlwaysRemoved) are removed in every mode, and
+	// here too.
 }
 
 // RemoveBootstrapSecrets deletes every variable that carries a long-lived
 // credential or selects another identity source, and returns the names
 // removed, for the log.
 func RemoveBootstrapSecrets(env *Env) []string {
-	var removed []string
+	removed := RemoveAzexecSecrets(env)
 	for _, k := range bootstrapSecrets {
 		if _, ok := env.Get(k); ok {
 			env.Unset(k)
@@ -282,7 +328,7 @@ func RemoveBootstrapSecrets(env *Env) []string {
 // user-assigned client_id. It returns the names removed.
 func (e *Endpoint) Apply(env *Env) []string {
 	removed := RemoveBootstrapSecrets(env)
-	if v, ok := env.Get("AZURE_CLIENT_ID"); ok && !strings.EqualFold(v, e.opts.ClientID) {
+	if v, ok := env.Get("AZURE_CLIENT_ID"); ok && !sameID(v, e.opts.ClientID) {
 		env.Unset("AZURE_CLIENT_ID")
 		removed = append(removed, "AZURE_CLIENT_ID")
 	}

@@ -59,7 +59,7 @@ func get(t testing.TB, e *Endpoint, header string, query string) (int, map[strin
 }
 
 func TestEndpointProtocol(t *testing.T) {
-	e, cred := startTestEndpoint(t, NormalizeResource("https://vault.azure.net"))
+	e, cred := startTestEndpoint(t, "https://vault.azure.net/.default")
 	if len(e.Header()) != 64 {
 		t.Errorf("header has %d hex digits, want 64 (256 bits)", len(e.Header()))
 	}
@@ -81,7 +81,8 @@ func TestEndpointProtocol(t *testing.T) {
 		{"resource id", e.Header(), ok + "&mi_res_id=/subscriptions/x", 400},
 		{"outside allow list", e.Header(), "api-version=2019-08-01&resource=https://management.azure.com/", 403},
 		{"ok", e.Header(), ok, 200},
-		{"ok, own client id, scope form", e.Header(), "api-version=2019-08-01&resource=https://vault.azure.net/.default&client_id=CID", 200},
+		{"scope form", e.Header(), "api-version=2019-08-01&resource=https://vault.azure.net/.default", 400},
+		{"ok, own client id", e.Header(), "api-version=2019-08-01&resource=https://vault.azure.net&client_id=CID", 200},
 	}
 	for _, tc := range cases {
 		status, body := get(t, e, tc.header, tc.query)
@@ -149,22 +150,23 @@ func TestEndpointApplyRemovesBootstrapSecrets(t *testing.T) {
 }
 
 // FuzzParseTokenRequest: no query panics the parser, and an accepted
-// request always has a resource of sane form.
+// request always has a canonical resource, which is the query's only
+// resource parameter, unchanged.
 func FuzzParseTokenRequest(f *testing.F) {
 	f.Add("GET", "/msi/token", "api-version=2019-08-01&resource=https://vault.azure.net")
 	f.Add("GET", "/msi/token", "api-version=2019-08-01&resource=%00&client_id=x")
 	f.Add("POST", "/", "")
 	f.Fuzz(func(t *testing.T, method, path, rawQuery string) {
-		q, err := url.ParseQuery(rawQuery)
+		r, err := parseTokenRequest(method, path, rawQuery)
 		if err != nil {
 			return
 		}
-		r, err := parseTokenRequest(method, path, q)
-		if err != nil {
-			return
-		}
-		if r.resource == "" || len(r.resource) > 512 || method != "GET" || path != endpointPath {
+		q, qerr := url.ParseQuery(rawQuery)
+		if qerr != nil || len(q["resource"]) != 1 || q["resource"][0] != r.resource || method != "GET" || path != endpointPath {
 			t.Fatalf("accepted %q %q %q", method, path, rawQuery)
+		}
+		if c, err := CanonicalResource(r.resource); err != nil || c != r.resource {
+			t.Fatalf("accepted resource %q is not canonical (%v)", r.resource, err)
 		}
 	})
 }

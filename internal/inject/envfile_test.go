@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/joho/godotenv"
 
@@ -170,7 +171,7 @@ func FuzzReadEnvFile(f *testing.F) {
 		"A=1\nB=2\n", "export A='x'\n", "A=\"multi\nline\"\nB=${A}\n", "# c\nA=b # c\n",
 		"A=\"x\" B=1", "A='x'junk", "ABC", "A B=1", "A: b", "A=\"a\\\"\"", "\xEF\xBB\xBFA=1",
 		"A=1\r\nB=2\r", "A=1\rB=2", "A=\"unterminated", "A=1\nA=${A}2", "é=1", "A=\x00",
-		"A=1\n\xc2\x85B=2", "A\xa0B=1",
+		"A=1\n\xc2\x85B=2", "A\xa0B=1", "A=1\nB=\"$\\A\"", "A=1\nB=$A # $A\nC='$B'", "A=caf\xe9", "0=\"\xad\"", "A='\xe9'\nB=$A",
 	} {
 		f.Add([]byte(s))
 	}
@@ -186,6 +187,13 @@ func FuzzReadEnvFile(f *testing.F) {
 		strict, serr := ReadEnvFile(writeFile(t, string(data)))
 		if serr == nil && !reflect.DeepEqual(lastWins(strict), lastWins(lenient)) {
 			t.Fatalf("strict %q, lenient %q", lastWins(strict), lastWins(lenient))
+		}
+		for _, v := range strict {
+			// U+FFFD only appears in a value by replacing a byte that is
+			// not UTF-8, which the strict parse refuses.
+			if !utf8.ValidString(v.Key) || strings.Contains(v.Value, "\uFFFD") && !bytes.Contains(data, []byte("\uFFFD")) {
+				t.Fatalf("strict parse altered bytes: %q=%q", v.Key, v.Value)
+			}
 		}
 		if serr != nil && fail.KindOf(serr) != fail.Usage {
 			t.Fatalf("error kind %v: %v", fail.KindOf(serr), serr)

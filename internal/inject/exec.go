@@ -63,6 +63,13 @@ type RunOptions struct {
 	// done and it was sent SIGTERM, before it is killed; it also bounds the
 	// wait for its output after it exits. Zero means DefaultKillDelay.
 	KillDelay time.Duration
+	// BeforeStart, when set, runs just before the child starts: after the
+	// supervisor listens for the signals it forwards, before execve in
+	// replace mode. An error stops Run before anything of the child's is
+	// set up, and Run returns it. The wrapper uses it to stop catching the
+	// signals that interrupt azexec itself, with no gap in which one would
+	// be lost.
+	BeforeStart func() error
 }
 
 // DefaultKillDelay is the KillDelay used when none is given: long enough for
@@ -106,6 +113,9 @@ func Run(ctx context.Context, c Command, opts RunOptions) (status int, err error
 	}
 	if opts.Replace {
 		log.Debug("replacing azexec with the command", "command", c.Argv[0], "args", len(c.Argv)-1)
+		if err := beforeStart(opts); err != nil {
+			return 1, err
+		}
 		return replace(ctx, path, c)
 	}
 	log.Debug("supervising the command", "command", c.Argv[0], "args", len(c.Argv)-1)
@@ -271,4 +281,12 @@ func startReason(errno syscall.Errno) string {
 		return "cannot be started: arguments and environment are too long"
 	}
 	return "cannot be started"
+}
+
+// beforeStart runs opts.BeforeStart, if any.
+func beforeStart(opts RunOptions) error {
+	if opts.BeforeStart == nil {
+		return nil
+	}
+	return opts.BeforeStart()
 }

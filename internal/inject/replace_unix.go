@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/internal/harden"
 )
 
 // replace makes azexec become the child with execve: same PID, same
@@ -35,7 +36,11 @@ func replace(ctx context.Context, path string, c Command) (int, error) {
 			return startFailure(c.Argv[0], err)
 		}
 	}
+	// From execve on, this process is COMMAND: it gets the core-file limit
+	// azexec was started with, and execve itself makes it dumpable again.
+	undo := harden.RestoreForExec()
 	err := syscall.Exec(path, c.Argv, c.Env)
+	undo()
 	return startFailure(c.Argv[0], err)
 }
 

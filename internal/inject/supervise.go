@@ -20,6 +20,9 @@ func supervise(ctx context.Context, path string, c Command, opts RunOptions, log
 	cmd := command(ctx, path, c, opts)
 	fwd := listen(log)
 	defer fwd.stop()
+	if err := beforeStart(opts); err != nil {
+		return 1, err // signals queued for the child die with fwd
+	}
 	if err := cmd.Start(); err != nil {
 		return startFailure(c.Argv[0], err)
 	}

@@ -41,6 +41,22 @@ func (p Profile) SecretKind() string {
 	return "client secret"
 }
 
+// CheckEnvFiles refuses a profile whose default env files are not named
+// by absolute paths. azexec profile add stores them absolute; an older
+// azexec stored them as typed, and a relative one would be read from
+// whatever directory azexec runs in: an untrusted clone, where git calls
+// azexec as its credential helper, could then supply the variables.
+func (p Profile) CheckEnvFiles() error {
+	for _, f := range p.EnvFiles {
+		if !filepath.IsAbs(f) {
+			return fail.New(fail.Usage, "profile %q names its default env file %q by a relative path", p.Name, f).
+				WithHint("a relative path is read from whatever directory azexec runs in; add the profile again "+
+					"(azexec profile remove %s, then azexec profile add %s ... --default-env-file FILE), which stores the absolute path", p.Name, p.Name)
+		}
+	}
+	return nil
+}
+
 // configFile is the JSON layout of config.json.
 type configFile struct {
 	Profiles map[string]Profile `json:"profiles"`
@@ -97,35 +113,18 @@ func readConfig(path string) (*configFile, error) {
 	return c, nil
 }
 
-// writeConfig replaces the config file atomically: a temporary file in the
-// same directory, synced, then renamed over the old one, so a crash never
-// leaves half a config.
+// writeConfig replaces the config file atomically (writeFileAtomic), so
+// that a crash or a concurrent reader never sees half a config. Callers
+// that read, change and write it hold the store's lock (Store.lock).
 func writeConfig(path string, c *configFile) error {
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return configWriteError(path, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".config-*.json")
-	if err != nil {
-		return configWriteError(path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return configWriteError(path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return configWriteError(path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return configWriteError(path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := writeFileAtomic(path, ".config-*.json", append(data, '\n')); err != nil {
 		return configWriteError(path, err)
 	}
 	return nil

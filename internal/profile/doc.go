@@ -13,10 +13,17 @@
 // Secret Service, KWallet, pass, the Linux kernel keyring, or a file
 // encrypted with a passphrase for headless machines.
 //
-// Adding a profile writes the keyring entry first and the config entry
-// second, and removes the keyring entry again when the config cannot be
-// written: a profile is either whole or absent. Removing deletes the secret
-// first, so that a failure leaves the config entry to retry with.
+// Adding, rotating and removing hold an exclusive lock on config.json.lock
+// (flock, LockFileEx on Windows) across the whole read-modify-write of the
+// config and the keyring, so concurrent azexec processes never lose or mix
+// profiles, and every file is replaced atomically (a synced temporary file
+// renamed over it), never truncated in place. Adding writes the keyring
+// entry first and the config entry second, and removes the keyring entry
+// again when the config cannot be written: a profile is either whole or
+// absent. Removing writes the config first and puts the entry back when the
+// secret cannot be deleted. The encrypted file backend is azexec's own, in
+// the library's format, so that it writes atomically and can tell a
+// damaged entry from a wrong passphrase.
 //
 // Keyring entries are named so that they can be listed without decrypting
 // them: "profile:NAME" for a secret, "token:IDENTITY-HASH:TENANT:SCOPE" for a

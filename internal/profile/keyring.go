@@ -2,6 +2,7 @@ package profile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"runtime"
@@ -133,27 +134,101 @@ func (k *Keyring) set(key, label, description string, data []byte) error {
 	return nil
 }
 
-// verifyLocked decrypts one existing profile entry of the file backend,
-// once per process. Token entries are not used: a concurrent writer may
-// be replacing one.
+// verifyLocked proves the file backend's passphrase, once per process, by
+// decrypting an existing entry with it: profile entries first, then cached
+// tokens. A damaged entry proves nothing either way and is passed over;
+// one that the passphrase cannot unwrap, with no other entry that it can,
+// means the passphrase is wrong. A keyring with no readable entry takes
+// any passphrase: it is new, or nothing in it can be read anyway.
 func (k *Keyring) verifyLocked() error {
 	if k.Backend != "file" || k.verified {
 		return nil
 	}
-	keys, err := k.kr.Keys()
+	proven, refuted, err := k.tryPassphraseLocked("")
 	if err != nil {
 		return k.translate("", err)
 	}
-	for _, name := range keys {
-		if strings.HasPrefix(k.key(name), profilePrefix) {
-			if _, err := k.kr.Get(name); err != nil {
-				return k.translate(k.key(name), err)
-			}
-			break
-		}
+	if !proven && refuted != "" {
+		return k.wrongPassphrase(refuted, true)
 	}
 	k.verified = true
 	return nil
+}
+
+// maxProofs bounds how many entries tryPassphraseLocked decrypts: each
+// costs a key derivation.
+const maxProofs = 8
+
+// tryPassphraseLocked decrypts the file backend's entries other than
+// except, profile entries first, until one succeeds (proven). refuted
+// names an entry the passphrase could not unwrap, when there was one.
+// Only errors that stop the search (an unreadable directory, no
+// passphrase) are returned.
+func (k *Keyring) tryPassphraseLocked(except string) (proven bool, refuted string, err error) {
+	names, err := k.kr.Keys()
+	if err != nil {
+		return false, "", err
+	}
+	var profiles, tokens []string
+	for _, name := range names {
+		switch key := k.key(name); {
+		case key == except:
+		case strings.HasPrefix(key, profilePrefix):
+			profiles = append(profiles, name)
+		case strings.HasPrefix(key, TokenPrefix):
+			tokens = append(tokens, name)
+		}
+	}
+	slices.Sort(profiles)
+	slices.Sort(tokens)
+	tried := 0
+	for _, name := range append(profiles, tokens...) {
+		if tried == maxProofs {
+			break
+		}
+		tried++
+		_, err := k.kr.Get(name)
+		var de *entryDamagedError
+		switch {
+		case err == nil:
+			return true, refuted, nil
+		case errors.Is(err, errKeyUnwrap):
+			if refuted == "" {
+				refuted = k.key(name)
+			}
+		case errors.As(err, &de), errors.Is(err, keyring.ErrKeyNotFound), errors.Is(err, fs.ErrNotExist):
+			// proves nothing; removed since listed
+		default:
+			return false, refuted, err
+		}
+	}
+	return false, refuted, nil
+}
+
+// wrongPassphrase is the error for an entry the passphrase cannot unwrap
+// when no other entry proves it right. others says whether another entry
+// refuted it too; without one, damage to the entry cannot be ruled out.
+func (k *Keyring) wrongPassphrase(key string, others bool) error {
+	e := fail.New(fail.Identity, "cannot decrypt %q in the file keyring %q: wrong passphrase", key, k.dir)
+	if others {
+		return e.WithHint("use the passphrase the keyring was created with (AZEXEC_KEYRING_PASSWORD or the prompt)")
+	}
+	return e.WithHint("use the passphrase the keyring was created with (AZEXEC_KEYRING_PASSWORD or the prompt); "+
+		"if it is the right one, the entry is damaged (no other entry to check the passphrase against): %s", repairHint(key))
+}
+
+// damagedEntry is the error for an entry no passphrase can decrypt.
+func (k *Keyring) damagedEntry(key, reason string) error {
+	return fail.New(fail.Identity, "the entry %q in the file keyring %q is corrupt: %s; no passphrase opens it", key, k.dir, reason).
+		WithHint("%s", repairHint(key))
+}
+
+// repairHint says how to replace a damaged or unreadable entry.
+func repairHint(key string) string {
+	if name, ok := strings.CutPrefix(key, profilePrefix); ok {
+		return fmt.Sprintf("store the secret again with azexec profile rotate %s, or remove the profile (azexec profile remove %s) and add it again", name, name)
+	}
+	return "drop it with azexec cache clear; azexec asks Entra ID for a new token meanwhile"
 }
 
 // remove deletes an entry; ErrNotFound when there was none.
@@ -233,6 +308,7 @@ func (k *Keyring) key(name string) string {
 // a hint. key is the entry concerned, or "".
 func (k *Keyring) translate(key string, err error) error {
 	var fe *fail.Error
+	var de *entryDamagedError
 	switch {
 	case errors.As(err, &fe):
 		return err // already says what to do (a passphrase prompt's own error)
@@ -241,9 +317,17 @@ func (k *Keyring) translate(key string, err error) error {
 	case errors.Is(err, ErrNoPassphrase):
 		return fail.New(fail.Identity, "the encrypted file keyring %q is locked: no passphrase", k.dir).Wrap(err).
 			WithHint("set AZEXEC_KEYRING_PASSWORD, or run azexec in a terminal to be asked for the passphrase")
-	case k.Backend == "file" && key != "" && !isPathError(err):
-		return fail.New(fail.Identity, "cannot decrypt %q in the file keyring %q: wrong passphrase", key, k.dir).
-			WithHint("use the passphrase the keyring was created with (AZEXEC_KEYRING_PASSWORD or the prompt)")
+	case k.Backend == "file" && errors.As(err, &de):
+		return k.damagedEntry(key, de.reason)
+	case k.Backend == "file" && errors.Is(err, errKeyUnwrap):
+		// The passphrase is wrong, or this entry's wrapped key is damaged:
+		// another entry that the passphrase does decrypt tells which.
+		proven, refuted, perr := k.tryPassphraseLocked(key)
+		if perr == nil && proven {
+			k.verified = true
+			return k.damagedEntry(key, "its key does not open with the passphrase that opens the keyring's other entries")
+		}
+		return k.wrongPassphrase(key, refuted != "")
 	}
 	msg := firstLine(err.Error())
 	e := fail.New(fail.Identity, "keyring %s: %s", k.Backend, strings.ToLower(msg[:1])+msg[1:]).Wrap(err)
@@ -254,11 +338,6 @@ func (k *Keyring) translate(key string, err error) error {
 		return e.WithHint("the kernel keyring may be disabled in this container or session; use --keyring-backend file")
 	}
 	return e.WithHint("choose another backend with --keyring-backend (file works everywhere)")
-}
-
-func isPathError(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe)
 }
 
 func firstLine(s string) string {

@@ -50,6 +50,10 @@ type Store struct {
 	// Passphrase unlocks the encrypted file backend; nil means it cannot be
 	// unlocked.
 	Passphrase PassphraseFunc
+	// OnWait, when set, is told that a change must wait for the lock
+	// another process holds (LockPath), so that a command can say why it
+	// pauses.
+	OnWait func(lockPath string)
 
 	mu    sync.Mutex
 	rings map[string]*Keyring
@@ -180,6 +184,10 @@ func (s *Store) openBackend(name string) (*Keyring, error) {
 		PassPrefix:                     serviceName,
 		WinCredPrefix:                  serviceName,
 	}
+	if name == "file" && s.open == nil {
+		k.kr = newFileKeyring(cfg.FileDir, cfg.FilePasswordFunc)
+		return k, nil
+	}
 	open := s.open
 	if open == nil {
 		open = keyring.Open
@@ -214,13 +222,24 @@ func (k *Keyring) prompt(string) (string, error) {
 }
 
 // Add stores a new profile: the secret in the keyring first, then the
-// config entry. When the config cannot be written the secret is removed
-// again, so that a profile is either whole or absent. It returns p with
-// the backend that now holds the secret.
+// config entry, both under the store's lock (Store.lock), so that the name
+// is checked, the secret stored and the config written with no other
+// change in between. When the keyring refuses the secret the config is not
+// touched; when the config cannot be written the secret is removed again:
+// a profile is either whole or absent. It returns p with the backend that
+// now holds the secret.
 func (s *Store) Add(p Profile, secret Secret) (Profile, error) {
 	if err := CheckName(p.Name); err != nil {
 		return p, err
 	}
+	if err := p.CheckEnvFiles(); err != nil {
+		return p, err
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return p, err
+	}
+	defer unlock()
 	c, err := readConfig(s.ConfigPath())
 	if err != nil {
 		return p, err
@@ -282,11 +301,38 @@ func (s *Store) Secret(p Profile) (Secret, *Keyring, error) {
 }
 
 // Rotate replaces a profile's secret in place and drops the tokens cached
-// for its identity, which the old secret obtained.
+// for its identity, which the old secret obtained. It holds the store's
+// lock, so that the profile cannot be removed or replaced while its secret
+// is written: the one write is the whole change, and it either happens or
+// leaves the old secret.
 func (s *Store) Rotate(name string, secret Secret) (Profile, error) {
+	return s.rotate(name, nil, secret)
+}
+
+// RotateProfile is Rotate for a profile read before the secret was: it
+// refuses when the profile was removed, or added again for another service
+// principal, in the meantime, instead of storing a secret meant for the
+// old one.
+func (s *Store) RotateProfile(p Profile, secret Secret) (Profile, error) {
+	return s.rotate(p.Name, &p, secret)
+}
+
+func (s *Store) rotate(name string, want *Profile, secret Secret) (Profile, error) {
+	if _, err := s.Get(name); err != nil { // an unknown name creates no lock file
+		return Profile{}, err
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return Profile{}, err
+	}
+	defer unlock()
 	p, err := s.Get(name)
 	if err != nil {
 		return p, err
+	}
+	if want != nil && (p.TenantID != want.TenantID || p.ClientID != want.ClientID || p.CertificatePath != want.CertificatePath) {
+		return p, fail.New(fail.Usage, "profile %q changed while its secret was read", name).
+			WithHint("another azexec replaced it; run azexec profile show %s and rotate again if it is still the one", name)
 	}
 	k, err := s.Keyring(s.BackendFor(p), true)
 	if err != nil {
@@ -308,34 +354,53 @@ type Removal struct {
 	Tokens int
 }
 
-// Remove deletes a profile: its secret first, then its config entry, then
-// the tokens cached for its identity. A keyring that cannot be reached
-// leaves everything in place; a secret already gone does not stop it.
+// Remove deletes a profile under the store's lock: its config entry, then
+// its secret, then the tokens cached for its identity. When the secret
+// cannot be removed (a keyring that cannot be reached) the config entry is
+// written back, so that everything stays in place to retry with; a secret
+// already gone does not stop it. Writing the config first needs no
+// passphrase to undo, as restoring a secret would.
 func (s *Store) Remove(name string) (Removal, error) {
-	p, err := s.Get(name)
+	if _, err := s.Get(name); err != nil { // an unknown name creates no lock file
+		return Removal{}, err
+	}
+	unlock, err := s.lock()
 	if err != nil {
 		return Removal{}, err
+	}
+	defer unlock()
+	c, err := readConfig(s.ConfigPath())
+	if err != nil {
+		return Removal{}, err
+	}
+	p, ok := c.Profiles[name]
+	if !ok {
+		return Removal{}, unknownProfile(name, c)
 	}
 	r := Removal{Profile: p}
 	k, err := s.Keyring(s.BackendFor(p), true)
 	if err != nil {
 		return r, err
 	}
+	delete(c.Profiles, name)
+	if err := writeConfig(s.ConfigPath(), c); err != nil {
+		return r, fail.New(fail.Usage, "%s (nothing was removed)", err).Wrap(err)
+	}
 	err = k.remove(profilePrefix + name)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		r.SecretMissing = true
 	case err != nil:
-		return r, err
-	}
-	c, err := readConfig(s.ConfigPath())
-	if err != nil {
-		return r, err
-	}
-	delete(c.Profiles, name)
-	if err := writeConfig(s.ConfigPath(), c); err != nil {
-		return r, fail.New(fail.Usage, "%s (the secret is already removed)", err).Wrap(err).
-			WithHint("run azexec profile remove %s again", name)
+		c.Profiles[name] = p
+		if werr := writeConfig(s.ConfigPath(), c); werr != nil {
+			return r, fail.New(fail.Identity, "%s; and writing the config entry back failed: %s", err, werr).Wrap(err).
+				WithHint("profile %s is gone from the config but its secret is still in the %s keyring: add the profile again, or remove the entry %q by hand", name, k.Backend, profilePrefix+name)
+		}
+		kind := fail.KindOf(err)
+		if kind == 0 {
+			kind = fail.Identity
+		}
+		return r, fail.New(kind, "%s (nothing was removed)", err).Wrap(err) // the cause's hint still applies
 	}
 	r.Tokens, _ = ClearTokens(k, TokenEntryPrefix(ServicePrincipalIdentity(p.TenantID, p.ClientID)))
 	return r, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
 	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/internal/redact"
 	"github.com/azexec/azexec/internal/resolve"
 )
 
@@ -235,10 +236,11 @@ func acrFirstLine(s string) string {
 
 // acrRedact removes secret from a message that came from elsewhere: error
 // messages are printed without the log scrubber, and a server or transport
-// error must not be the way a token reaches a terminal.
+// error must not be the way a token reaches a terminal. A registry that
+// echoes the exchange's form has the token URL-encoded, or JSON-escaped in
+// its error JSON: redact.Set sees through both.
 func acrRedact(msg, secret string) string {
-	if secret == "" {
-		return msg
-	}
-	return strings.ReplaceAll(msg, secret, "[redacted]")
+	var s redact.Set
+	s.Add(secret)
+	return s.Redact(msg)
 }

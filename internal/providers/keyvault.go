@@ -42,6 +42,13 @@ type Fetcher struct {
 	// RetryDelay is the first back-off for a throttled or failed request
 	// that names no Retry-After (500ms if 0); tests shorten it.
 	RetryDelay time.Duration
+	// Emulators are the loopback vaults the user consented to (see
+	// emulator.go); a reference to any other loopback vault fails.
+	Emulators Emulators
+
+	// lookup resolves emulator host names (the system resolver if nil);
+	// tests make names resolve where they want.
+	lookup lookupFunc
 }
 
 // Result is the outcome of one reference: its secret and the version
@@ -160,18 +167,31 @@ func (f *Fetcher) result(r Reference, resp azsecrets.GetSecretResponse) Result {
 	return res
 }
 
-// newClient builds the azsecrets client of r's vault. Only an emulator on
-// loopback gets the challenge resource check relaxed: for any other host
-// the SDK's check keeps a token from being sent where it does not belong.
+// newClient builds the azsecrets client of r's vault. A real vault keeps
+// the SDK's challenge check, which sends a token only to a host under the
+// challenge's resource. An emulator the user consented to gets instead the
+// checks of emulator.go: a loopback-only connection, a challenge for the
+// Key Vault audience only, a credential for nothing else.
 func (f *Fetcher) newClient(r Reference) (*azsecrets.Client, error) {
 	opts := &azsecrets.ClientOptions{
 		ClientOptions: policy.ClientOptions{
 			Transport: f.Transport,
 			Retry:     f.retryOptions(),
 		},
-		DisableChallengeResourceVerification: r.Emulator(),
 	}
-	return azsecrets.NewClient(r.VaultURL(f.Cloud), withoutCAE{f.Credential}, opts)
+	var cred azcore.TokenCredential = f.Credential
+	if r.Emulator() {
+		if !f.Emulators.Allows(r) {
+			return nil, &NotConsentedError{Addr: r.EmulatorAddr()}
+		}
+		if opts.Transport == nil {
+			opts.Transport = emulatorClient(f.lookup)
+		}
+		opts.PerRetryPolicies = []policy.Policy{emulatorChallenge{audience: f.Cloud.KeyVaultAudience}}
+		opts.DisableChallengeResourceVerification = true
+		cred = audienceOnly{TokenCredential: cred, audience: f.Cloud.KeyVaultAudience}
+	}
+	return azsecrets.NewClient(r.VaultURL(f.Cloud), withoutCAE{cred}, opts)
 }
 
 // withoutCAE asks for ordinary tokens where azsecrets asks for tokens

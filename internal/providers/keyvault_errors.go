@@ -14,6 +14,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/azexec/azexec/internal/redact"
+	"github.com/azexec/azexec/internal/resolve"
 )
 
 // FetchError is why one reference could not be read: the vault, secret and
@@ -149,8 +152,20 @@ func (f *Fetcher) explainNoResponse(e *FetchError, err error) {
 	var dns *net.DNSError
 	var cert *tls.CertificateVerificationError
 	var auth *azidentity.AuthenticationFailedError
+	var consent *NotConsentedError
+	var notLoopback *NotLoopbackError
+	var audience *ChallengeAudienceError
 	r := e.Ref
 	switch m := tenantNotAllowed.FindStringSubmatch(err.Error()); {
+	case errors.As(err, &consent):
+		e.Reason = "a vault on loopback is a Key Vault emulator, and none was named"
+		e.Hint = fmt.Sprintf("if you run an emulator there, name it: --keyvault-emulator %s", consent.Addr)
+	case errors.As(err, &notLoopback):
+		e.Reason = notLoopback.Error()
+		e.Hint = "an emulator gets a token only over loopback: use localhost or 127.0.0.1"
+	case errors.As(err, &audience):
+		e.Reason = audience.Error()
+		e.Hint = "an emulator gets Key Vault tokens only; no token was sent: check what listens on " + r.Host
 	case m != nil:
 		e.Reason = fmt.Sprintf("the vault is in tenant %s, where the identity is not allowed to get tokens", m[1])
 		e.Hint = fmt.Sprintf("if the identity may sign in to that tenant (a multi-tenant app), set AZURE_ADDITIONALLY_ALLOWED_TENANTS=%s", m[1])
@@ -165,11 +180,32 @@ func (f *Fetcher) explainNoResponse(e *FetchError, err error) {
 		e.Hint = f.dnsHint(r)
 	case errors.As(err, &cert):
 		e.Reason = "the vault's certificate is not trusted"
-		e.Hint = "for an emulator, add its CA certificate to SSL_CERT_FILE"
+		if ne := resolve.AsNetworkError(err); ne != nil {
+			e.Reason += " (" + strings.TrimPrefix(ne.Detail(), "TLS certificate not accepted: ") + ")"
+		}
+		e.Hint = "for an emulator, add its CA certificate to SSL_CERT_FILE; behind a TLS-inspecting proxy, the proxy's CA"
 	default:
+		if ne := resolve.AsNetworkError(err); ne != nil {
+			e.Reason, e.Hint = ne.Error(), vaultNetworkHint(ne)
+			return
+		}
 		e.Reason = firstLine(err.Error())
 		e.Hint = "check that the vault is reachable from here"
 	}
+}
+
+// vaultNetworkHint is the hint for a vault that could not be reached: the
+// sign-in's advice (resolve.NetworkHint) where it fits a vault too.
+func vaultNetworkHint(ne *resolve.NetworkError) string {
+	const proxy = "the proxy settings: HTTPS_PROXY (and NO_PROXY for hosts to reach directly)"
+	switch {
+	case ne.ViaProxy():
+	case ne.Problem() == resolve.NetRefused:
+		return "nothing accepts connections at " + ne.Host + ": check the vault's host and port, or " + proxy
+	case ne.Problem() == resolve.NetUnreachable, ne.Problem() == resolve.NetTimeout:
+		return "check that the vault is reachable from here (network, VPN, firewall, private endpoint), and " + proxy
+	}
+	return resolve.NetworkHint(ne)
 }
 
 // dnsHint says what a name that does not resolve means.
@@ -226,10 +262,11 @@ func versionArg(v string) string {
 }
 
 // firstLine is the first line of an SDK error, which is often a long
-// report with the response body.
+// report with the response body, cut to redact.BodyLimit bytes: a server's
+// text may echo the request.
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(s)
+	return redact.Clip(strings.TrimSpace(s), redact.BodyLimit)
 }
 
 // times says how often: "once", "2 times".

@@ -48,14 +48,18 @@ func newKVFixture(t *testing.T, opts fakeazure.Options, vaults ...string) *kvFix
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
+	// The fake's vaults are on loopback: emulators, which the user names.
+	emulators := Emulators{}
 	for _, v := range vaults {
-		if _, err := s.AddVault(v); err != nil {
+		u, err := s.AddVault(v)
+		if err != nil {
 			t.Fatal(err)
 		}
+		emulators[strings.TrimPrefix(u, "https://")] = true
 	}
 	cred := &mintCredential{s: s, client: "client-1", calls: map[string]int{}}
 	f := &Fetcher{Credential: cred, Cloud: resolve.Clouds["public"], ObjectID: s.ObjectID(s.Tenant(), "client-1"),
-		Transport: s.Client(), RetryDelay: 10 * time.Millisecond}
+		Transport: s.Client(), RetryDelay: 10 * time.Millisecond, Emulators: emulators}
 	return &kvFixture{s: s, cred: cred, f: f}
 }
 

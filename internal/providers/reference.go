@@ -318,8 +318,11 @@ func validPort(p string) bool {
 	return n > 0 && n < 65536
 }
 
-// Emulator reports whether the vault is on loopback: an emulator, for which
-// (only) the challenge resource check is relaxed.
+// Emulator reports whether the vault is on loopback by its name: an
+// emulator, which is used only when the user names it (Emulators) and
+// then under the checks of emulator.go instead of the SDK's challenge
+// check. The name alone proves nothing: the address is checked when the
+// connection is made.
 func (r Reference) Emulator() bool { return r.Host != "" && isLoopbackHost(r.Host) }
 
 // Vault names the vault for messages: its name, or its host.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/azexec/azexec/internal/fail"
 	"github.com/azexec/azexec/internal/profile"
@@ -49,7 +50,9 @@ type Chain struct {
 	// subprocess that may hang on a prompt). Zero means 30 seconds.
 	Timeout time.Duration
 	// OnSecret is told every secret and token the chain handles, so that
-	// the log sink can scrub them should one ever reach a log line.
+	// the log sink can scrub them should one ever reach a log line: the
+	// candidate's secrets before its first request, and every token the
+	// resolved identity's credential returns, for the whole run.
 	OnSecret func(string)
 	// Cache, when set, wraps the credential of a service principal in a
 	// persistent token cache before the proof request, so that a token an
@@ -105,6 +108,9 @@ func (e *ChainError) Unwrap() error { return e.Err }
 // Resolve runs the chain. On success the returned attempts end with the
 // winner; on failure the error is a *ChainError.
 func (ch *Chain) Resolve(ctx context.Context, cfg *Config) (*Identity, []Attempt, error) {
+	if ch.OnSecret != nil {
+		cfg = withReporting(cfg, ch.OnSecret)
+	}
 	var attempts []Attempt
 	if cfg.secret == nil {
 		cfg.secret = ch.OnSecret
@@ -140,11 +146,8 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 		a = ch.classify(a, src, err, false)
 		return nil, a, a.Status == StatusFailed
 	}
+	ch.reportSecrets(cfg, src, cand)
 	if ch.OnSecret != nil {
-		if sp := cand.Identity.SP; sp != nil {
-			ch.OnSecret(sp.ClientSecret.Reveal())
-			ch.OnSecret(sp.CertificatePassword.Reveal())
-		}
 		for _, s := range cand.Secrets {
 			ch.OnSecret(s)
 		}
@@ -164,6 +167,11 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 	if id, ok := cacheID(cand); ok && ch.Cache != nil {
 		inner = ch.Cache(id, inner)
 	}
+	if ch.OnSecret != nil {
+		// Every token the identity's credential ever returns, from the
+		// SDK or the persistent cache, is reported as it is returned.
+		inner = reportingCredential{inner: inner, onToken: ch.OnSecret}
+	}
 	cred := newCachingCredential(inner)
 	scope := cand.Identity.Cloud.ARMScope()
 	if cfg.Scope != nil {
@@ -171,13 +179,12 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 			scope = s
 		}
 	}
+	mark := cfg.Network.Mark()
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
 	if err != nil {
+		err = networkCause(cfg, mark, err)
 		a = ch.classify(a, src, err, cand.Continue)
 		return nil, a, a.Status == StatusFailed && !cand.Continue
-	}
-	if ch.OnSecret != nil {
-		ch.OnSecret(tok.Token)
 	}
 	id := cand.Identity
 	id.Source = src.Name()
@@ -187,6 +194,35 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 	cred.home = id.TenantID
 	a.Status, a.Reason = StatusOK, cand.Note
 	return &id, a, false
+}
+
+// networkCause returns the transport failure behind a failed token
+// request when the SDK's error lost it (MSAL keeps only "server response
+// error:"), or err itself when the service answered or nothing failed on
+// the way.
+func networkCause(cfg *Config, mark uint64, err error) error {
+	if ne := AsNetworkError(err); ne != nil {
+		return ne
+	}
+	if serviceAnswered(err) {
+		return err
+	}
+	if ne := cfg.Network.FailureSince(mark); ne != nil {
+		cfg.logger().Debug("token request failed on the network", "host", ne.Host, "error", firstLine(err.Error()))
+		return ne
+	}
+	return err
+}
+
+// serviceAnswered reports whether err is the service's own answer (an
+// HTTP error status, an AADSTS code), which says more than any transport
+// failure before it.
+func serviceAnswered(err error) bool {
+	var re *azcore.ResponseError
+	var afe *azidentity.AuthenticationFailedError
+	return errors.As(err, &re) ||
+		errors.As(err, &afe) && afe.RawResponse != nil ||
+		aadsts.MatchString(err.Error())
 }
 
 func fillFromClaims(id *Identity, c claims) {

@@ -2,11 +2,13 @@ package resolve
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"regexp"
 	"strings"
 
 	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/internal/redact"
 )
 
 var aadsts = regexp.MustCompile(`AADSTS(\d+)`)
@@ -30,10 +32,23 @@ var aadHints = map[string]string{
 // explain turns a credential error into a one-line reason and, when the
 // cause is known, a hint. The SDK's messages span many lines (request ids,
 // troubleshooting links); azexec keeps the line that says what happened.
+//
+// A reason from the SDK is a server's text (an error_description may echo
+// the whole request), so it is cut to redact.BodyLimit bytes; the log
+// scrubber masks the secrets in what is left.
 func explain(source string, err error) (reason, hint string) {
 	var fe *fail.Error
 	if errors.As(err, &fe) {
 		return fe.Msg, fail.HintOf(err)
+	}
+	reason, hint = explainSDK(source, err)
+	return redact.Clip(reason, redact.BodyLimit), hint
+}
+
+// explainSDK explains an error of the SDK's (or of a tool it ran).
+func explainSDK(source string, err error) (reason, hint string) {
+	if ne := AsNetworkError(err); ne != nil {
+		return ne.Error(), NetworkHint(ne)
 	}
 	msg := err.Error()
 	if m := aadsts.FindStringSubmatch(msg); m != nil {
@@ -76,4 +91,42 @@ func firstLine(msg string) string {
 		}
 	}
 	return msg
+}
+
+// NetworkHint says what to check when a host could not be reached, by the
+// cause: the network, VPN and proxy for a name that does not resolve or a
+// network with no route; the host, port and proxy for a refused
+// connection; the CA of a TLS-inspecting proxy for a certificate nobody
+// trusts.
+func NetworkHint(e *NetworkError) string {
+	const (
+		proxyVars = "HTTPS_PROXY (and NO_PROXY for hosts to reach directly)"
+		cloudVars = "for a sovereign or private cloud use --cloud or AZURE_AUTHORITY_HOST"
+		caBundle  = "a TLS-inspecting proxy or firewall may be presenting its own certificate: " +
+			"point SSL_CERT_FILE at a PEM file holding its CA certificate and the public CAs, or add the CA to the system's trust store"
+	)
+	if e.ViaProxy() {
+		return "check the proxy in " + proxyVars + ": it must be reachable and allow connections to " + e.Host
+	}
+	switch e.Problem() {
+	case NetDNS, NetUnreachable:
+		return "check the network connection or VPN, and the proxy settings: " + proxyVars + "; " + cloudVars
+	case NetRefused:
+		return "nothing accepts connections at " + e.Host + ": check the host and port (AZURE_AUTHORITY_HOST, --cloud), or the proxy: " + proxyVars
+	case NetTimeout:
+		return "check the network, VPN or firewall and the proxy settings: " + proxyVars + "; on a slow network raise --timeout"
+	case NetCertificate:
+		var hostname x509.HostnameError
+		var invalid x509.CertificateInvalidError
+		switch {
+		case errors.As(e.Cause, &hostname):
+			return "the certificate is for another host: check the host name (AZURE_AUTHORITY_HOST, the vault URL); otherwise " + caBundle
+		case errors.As(e.Cause, &invalid) && invalid.Reason == x509.Expired:
+			return "check the system clock; otherwise " + caBundle
+		}
+		return caBundle
+	case NetTLS:
+		return "check that " + e.Host + " speaks HTTPS at that port, and the proxy settings: " + proxyVars
+	}
+	return "check the network connection and the proxy settings: " + proxyVars
 }

@@ -26,6 +26,11 @@ func (managedSource) Name() string { return "managed" }
 func (managedSource) Load(cfg *Config) (*Candidate, error) {
 	host := managedHost(cfg.env)
 	o := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: cfg.clientOptions()}
+	if host == "Service Fabric" && cfg.ClientOptions.Transport == nil {
+		// MSAL pins Service Fabric's certificate on a client it clones,
+		// which must be a plain *http.Client over an *http.Transport.
+		o.ClientOptions.Transport = nil
+	}
 	clientID := cfg.ClientID
 	if clientID == "" {
 		// DefaultAzureCredential passes AZURE_CLIENT_ID as a user-assigned

@@ -49,7 +49,11 @@ type Config struct {
 	ServiceConnection string
 
 	ClientOptions policy.ClientOptions
-	Logger        hclog.Logger
+	// Network, when set, is the HTTP client of every credential (unless
+	// ClientOptions names a Transport), and the chain asks it why a token
+	// request failed when the SDK's error does not say.
+	Network *Network
+	Logger  hclog.Logger
 
 	// secret is Chain.OnSecret, set by Resolve: sources that fetch
 	// secrets later (a CI OIDC token per assertion) report them here.
@@ -141,6 +145,9 @@ func IsUnavailable(err error) bool {
 func (c *Config) clientOptions() policy.ClientOptions {
 	o := c.ClientOptions
 	o.Cloud = c.Cloud.Configuration()
+	if o.Transport == nil {
+		o.Transport = c.Network.Transporter()
+	}
 	return o
 }
 

@@ -77,12 +77,14 @@ func setup(b *testing.B) (*fakeazure.Server, []string) {
 	const client, secret = "bench-client", "bench-secret-value"
 	s.AddServicePrincipal(s.Tenant(), client, secret)
 	var file bytes.Buffer
+	var emulators []string // the fake's vaults are on loopback: emulators, by consent
 	for v := range 2 {
 		vault := fmt.Sprintf("bench-%d", v)
 		u, err := s.AddVault(vault)
 		if err != nil {
 			b.Fatal(err)
 		}
+		emulators = append(emulators, strings.TrimPrefix(u, "https://"))
 		for i := v; i < references; i += 2 {
 			name := fmt.Sprintf("secret-%03d", i)
 			if err := s.SetSecret(vault, name, "", "value-"+name); err != nil {
@@ -102,6 +104,7 @@ func setup(b *testing.B) (*fakeazure.Server, []string) {
 		// Manager, which is not what this measures.
 		"AZURE_SUBSCRIPTION_ID=00000000-0000-4000-8000-000000000000",
 		"AZEXEC_ENV_FILE=" + envFile,
+		"AZEXEC_KEYVAULT_EMULATOR=" + strings.Join(emulators, ","),
 	}
 }
 

@@ -115,6 +115,10 @@ type Server struct {
 	// name; made by the first AddRegistry.
 	registries map[string]*registry
 
+	// echoes and echoed are echo.go's: servers that echo credentials.
+	echoes []*echoState
+	echoed []string
+
 	// issuers are the CI OIDC issuers of oidc.go, by iss; assertions are
 	// every ID token they signed.
 	issuers    map[string]*OIDCIssuer
@@ -473,6 +477,10 @@ func (s *Server) instrument(w http.ResponseWriter, r *http.Request, kind string,
 			writeFaultBody(rec, kind, f.Status)
 			return
 		}
+	}
+	if s.echo(rec, r, kind) {
+		entry.Fault = true
+		return
 	}
 	h(rec, r)
 }

@@ -22,7 +22,7 @@ import (
 // POSIX shell and text tools, none of which reads an Azure login.
 var BaseTools = []string{
 	"sh", "env", "printenv", "cat", "cut", "head", "tail", "tr", "wc", "grep", "sed", "sort",
-	"sleep", "true", "false", "touch", "mkdir", "rm", "ls", "id", "kill", "tee", "od",
+	"sleep", "true", "false", "touch", "mkdir", "rm", "mv", "ls", "id", "kill", "tee", "od",
 	"sha256sum", "base64", "date", "dirname", "basename", "mktemp", "chmod", "stat", "seq",
 }
 
