@@ -434,7 +434,7 @@ func TestCIMasking(t *testing.T) {
 		host := f.vaultHost(t, "kv-mask")
 		value := "-----BEGIN KEY-----\nline two 100%\n\nline four\n"
 		f.setSecret(t, "kv-mask", "pem", "", value)
-		env := kvEnv(f, p, "GITHUB_ACTIONS=true", "KEY=keyvault://"+host+"/pem", "TF_BUILD=True")
+		env := kvEnv(f, p, "GITHUB_ACTIONS=true", "KEY=keyvault://"+host+"/pem", "TF_BUILD=True", consent(host))
 		for _, args := range [][]string{{"--", "true"}, {"--token", "T=arm", "--", "true"}, {"env"}} {
 			_, stderr, code := runAzexec(t, env, "", args...)
 			if code != 0 {
