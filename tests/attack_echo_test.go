@@ -202,7 +202,7 @@ func TestEchoingKeyVault(t *testing.T) {
 			value := "db-" + randomHex(12)
 			f.setSecret(t, "kv-echo", "db", "", value)
 			f.AddEcho(fakeazure.Echo{Kind: fakeazure.KindKV, Status: r.status, Encodings: []string{r.encoding}})
-			env := kvEnv(f, p, "DB_PASSWORD=keyvault://"+host+"/db")
+			env := kvEnv(f, p, "DB_PASSWORD=keyvault://"+host+"/db", consent(host))
 			echoRun(t, f, env, "", []string{p.secret, value}, 4, wrap(nil, "true")...)
 			issued := f.IssuedTokens()
 			vaultTokens := 0

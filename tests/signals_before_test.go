@@ -42,7 +42,7 @@ func TestSignalsBeforeCommand(t *testing.T) {
 		{"fetch", "fetching secrets", fakeazure.KindKV, func(t *testing.T, f *fake) []string {
 			vault := f.vaultHost(t, "stalled")
 			f.setSecret(t, "stalled", "db-password", "", "s3cret-"+randomHex(8))
-			return kvEnv(f, f.homeSP(), "DB_PASSWORD=keyvault://"+vault+"/db-password")
+			return kvEnv(f, f.homeSP(), "DB_PASSWORD=keyvault://"+vault+"/db-password", consent(vault))
 		}},
 	}
 	signals := []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM}
