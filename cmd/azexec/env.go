@@ -39,7 +39,7 @@ func envCommand(io streams) *cli.Command {
 			"   VAULT takes the DNS suffix of --cloud; an emulator (localhost or 127.0.0.1 with a port) only\n" +
 			"   when --keyvault-emulator HOST:PORT names it, and it gets Key Vault tokens only.\n" +
 			"   Fetched --concurrency at a time within --timeout, all or nothing; a failure exits 4.",
-		Flags: append(globalFlags(),
+		Flags: commandFlags(slices.Concat(identityGlobals, referenceGlobals),
 			&cli.StringFlag{Name: "format", Value: "dotenv", Usage: "output format: dotenv, shell or json"},
 			&cli.BoolFlag{Name: "all", Usage: "print the whole environment, not only what azexec sets or resolves"}),
 		Action: func(c *cli.Context) error {

@@ -28,7 +28,7 @@ func profileCommand(io streams) *cli.Command {
 			"its passphrase from a prompt or AZEXEC_KEYRING_PASSWORD). Use one with azexec --profile NAME.\n" +
 			"Secrets are read from the terminal without echo, or from stdin when it is not a terminal;\n" +
 			"never from argv or the environment.",
-		Flags: globalFlags(),
+		Flags: commandFlags(keyringGlobals),
 		Subcommands: []*cli.Command{
 			profileAddCommand(io), profileListCommand(io), profileShowCommand(io),
 			profileRemoveCommand(io), profileRotateCommand(io),
@@ -104,18 +104,6 @@ func oneName(c *cli.Context) (string, error) {
 		WithHint("%s NAME, with options before or after NAME", cmd)
 }
 
-// globalFlagsWithout is globalFlags without the named ones, for commands
-// whose own option of that name means something else.
-func globalFlagsWithout(names ...string) []cli.Flag {
-	var out []cli.Flag
-	for _, f := range globalFlags() {
-		if !slices.Contains(names, f.Names()[0]) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // profileAddOptions are `azexec profile add`'s.
 type profileAddOptions struct {
 	globals globalOptions
@@ -135,7 +123,7 @@ func profileAddCommand(io streams) *cli.Command {
 			"     azexec profile add dev --tenant TENANT --client-id APP_ID --subscription SUB",
 		// --client-id and --subscription mean the profile's own here, and
 		// must not pick up AZEXEC_CLIENT_ID or AZEXEC_SUBSCRIPTION.
-		Flags: append(globalFlagsWithout("client-id", "subscription"),
+		Flags: commandFlags([]string{"cloud", "keyring-backend"},
 			&cli.StringFlag{Name: "tenant", Usage: "tenant `ID` (or domain) of the service principal"},
 			&cli.StringFlag{Name: "client-id", Usage: "application (client) `ID` of the service principal"},
 			&cli.StringFlag{Name: "subscription", Usage: "default subscription `ID` for COMMAND"},
@@ -326,7 +314,7 @@ func profileListCommand(io streams) *cli.Command {
 		Name:        "list",
 		Usage:       "list the profiles: name, tenant, client id, subscription, cloud and keyring (never a secret)",
 		Description: "Reads only the config file: listing never unlocks a keyring.",
-		Flags:       append(globalFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
+		Flags:       commandFlags(keyringGlobals, &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return fail.New(fail.Usage, "unexpected argument %q", c.Args().First()).WithHint("azexec profile list [--json]")
@@ -386,7 +374,7 @@ func profileShowCommand(io streams) *cli.Command {
 		Usage:       "show one profile's settings and where its secret is kept (never the secret)",
 		ArgsUsage:   "NAME",
 		Description: "Says whether the keyring still holds the secret when the backend can tell without unlocking.",
-		Flags:       append(globalFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
+		Flags:       commandFlags(keyringGlobals, &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileNameOptions(c)
 			if err != nil {
@@ -455,7 +443,7 @@ func profileRemoveCommand(io streams) *cli.Command {
 		Usage:       "remove a profile: its secret from the keyring, its entry from the config file, its cached tokens",
 		ArgsUsage:   "NAME",
 		Description: "All or nothing: if the keyring cannot be reached or refuses, nothing is removed.",
-		Flags:       globalFlags(),
+		Flags:       commandFlags(keyringGlobals),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileNameOptions(c)
 			if err != nil {
@@ -492,7 +480,7 @@ func profileRotateCommand(io streams) *cli.Command {
 		ArgsUsage: "NAME",
 		Description: "EXAMPLE:\n" +
 			"   az ad app credential reset --id APP_ID --query password -o tsv | azexec profile rotate dev",
-		Flags: globalFlags(),
+		Flags: commandFlags(keyringGlobals),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileNameOptions(c)
 			if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -23,7 +24,8 @@ func whoamiCommand(io streams) *cli.Command {
 			"and prints the winning source, tenant, client and object id, cloud, token expiry and\n" +
 			"subscription, then every source tried with the reason it was skipped or failed.\n" +
 			"It never prints a secret or a token.",
-		Flags: append(globalFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
+		Flags: commandFlags(slices.Concat(identityGlobals, referenceGlobals, []string{"subscription"}),
+			&cli.BoolFlag{Name: "json", Usage: "print JSON"}),
 		Action: func(c *cli.Context) error {
 			return runWhoami(c, io, whoamiOptions{globals: readGlobals(c), json: c.Bool("json")})
 		},

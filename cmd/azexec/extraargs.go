@@ -1,0 +1,19 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/azexec/azexec/internal/fail"
+)
+
+// noArgs refuses arguments to a command that takes none. Ignoring them
+// hid a mistake: `azexec whoami -u` or `azexec env FOO=bar` was meant as
+// the program of that name, which needs -- before it.
+func noArgs(c *cli.Context, usage string) error {
+	if !c.Args().Present() {
+		return nil
+	}
+	argv := append([]string{c.Command.Name}, c.Args().Slice()...)
+	return fail.New(fail.Usage, "%s takes no arguments, but was given %q", usage, c.Args().First()).
+		WithHint("did you mean azexec -- %s? Put -- before a program to run it", shellJoin(argv))
+}
