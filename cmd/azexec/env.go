@@ -43,6 +43,9 @@ func envCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "dotenv", Usage: "output format: dotenv, shell or json"},
 			&cli.BoolFlag{Name: "all", Usage: "print the whole environment, not only what azexec sets or resolves"}),
 		Action: func(c *cli.Context) error {
+			if err := noArgs(c, "azexec env"); err != nil {
+				return err
+			}
 			return runEnv(c, io, envOptions{globals: readGlobals(c), format: c.String("format"), all: c.Bool("all")})
 		},
 	}
@@ -58,14 +61,16 @@ func runEnv(c *cli.Context, io streams, o envOptions) error {
 	// --token values are bearer tokens for a running COMMAND: printing
 	// them would put them in a file or a CI log.
 	o.globals.Tokens = nil
-	s, err := openSession(c.Context, io, o.globals, checkReferences(o.globals))
+	s, err := openSession(c.Context, io, o.globals, checkReferences(o.globals), skipIdentityWithoutReferences)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	refs, err := fetchAll(c.Context, s, o.globals, false)
-	if err != nil {
-		return err
+	var refs []resolvedRef
+	if s.id != nil {
+		if refs, err = fetchAll(c.Context, s, o.globals, false); err != nil {
+			return err
+		}
 	}
 	vars := envToPrint(s.env, refs, o.all)
 	var out bytes.Buffer

@@ -17,3 +17,15 @@ func noArgs(c *cli.Context, usage string) error {
 	return fail.New(fail.Usage, "%s takes no arguments, but was given %q", usage, c.Args().First()).
 		WithHint("did you mean azexec -- %s? Put -- before a program to run it", shellJoin(argv))
 }
+
+// skipIdentityWithoutReferences is an openSession check for `azexec env`:
+// it prints the environment with references resolved and sets no
+// identity variables, so without a reference there is nothing to resolve
+// an identity for, and `azexec --env-file plain.env env` works on a
+// machine with no Azure login at all.
+func skipIdentityWithoutReferences(s *session) error {
+	if len(referenceNames(s.env)) == 0 { // their syntax: checkReferences
+		s.skipIdentity = true
+	}
+	return nil
+}

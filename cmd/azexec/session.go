@@ -38,6 +38,9 @@ type session struct {
 	// timeout is --timeout: it bounds the sign-in, and then each command's
 	// own requests (withTimeout).
 	timeout time.Duration
+	// skipIdentity, set by a check, ends openSession before the identity
+	// is resolved: nothing the command does needs one (s.id stays nil).
+	skipIdentity bool
 }
 
 // withTimeout bounds ctx by --timeout, for the requests a command makes
@@ -98,6 +101,10 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 			s.close()
 			return nil, err
 		}
+	}
+	if s.skipIdentity {
+		l.Debug("no identity resolved: nothing needs one")
+		return s, nil
 	}
 	cfg, sources, err := s.config(g)
 	if err != nil {

@@ -261,7 +261,9 @@ func noIdentityHint(attempts []Attempt) string {
 	}
 	var names []string
 	for _, a := range attempts {
-		names = append(names, a.Source)
+		if !isExcluded(a) {
+			names = append(names, a.Source)
+		}
 	}
 	if len(names) == 0 {
 		return "AZURE_TOKEN_CREDENTIALS selects no source azexec supports"
