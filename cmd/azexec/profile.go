@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -106,8 +107,9 @@ func oneName(c *cli.Context) (string, error) {
 
 // profileAddOptions are `azexec profile add`'s.
 type profileAddOptions struct {
-	globals globalOptions
-	profile profile.Profile
+	globals  globalOptions
+	profile  profile.Profile
+	noVerify bool
 }
 
 func profileAddCommand(io streams) *cli.Command {
@@ -117,7 +119,9 @@ func profileAddCommand(io streams) *cli.Command {
 		ArgsUsage: "NAME --tenant T --client-id C [--subscription S] [--cloud C] [--certificate PATH]",
 		Description: "Reads the client secret (or, with --certificate, the certificate's password) from the terminal\n" +
 			"without echo, or from stdin when it is not a terminal, and stores it in the keyring; the other\n" +
-			"fields go to the config file. Either both are stored or neither.\n\n" +
+			"fields go to the config file. Either both are stored or neither. The secret is proven first by\n" +
+			"acquiring a token with it: a wrong one is refused with Entra's error and nothing is stored\n" +
+			"(--no-verify skips that, for use offline).\n\n" +
 			"EXAMPLE:\n" +
 			"   az ad sp create-for-rbac --name \"$USER-dev\" --query password -o tsv |\n" +
 			"     azexec profile add dev --tenant TENANT --client-id APP_ID --subscription SUB",
@@ -130,13 +134,14 @@ func profileAddCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "certificate", Usage: "authenticate with the certificate at `PATH` (PEM or PKCS#12) instead of a secret"},
 			&cli.StringFlag{Name: "default-inject", Usage: "inject `MODE` used with this profile when --inject is not given"},
 			&cli.StringSliceFlag{Name: "default-env-file", Usage: "env `FILE` read with this profile when --env-file is not given (repeatable; stored as an absolute path)"},
+			&cli.BoolFlag{Name: "no-verify", Usage: "store without first acquiring a token to prove the secret (offline)"},
 		),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileAddOptions(c)
 			if err != nil {
 				return err
 			}
-			return runProfileAdd(io, o)
+			return runProfileAdd(c.Context, io, o)
 		},
 	}
 }
@@ -198,7 +203,7 @@ func readProfileAddOptions(c *cli.Context) (profileAddOptions, error) {
 			return profileAddOptions{}, fail.New(fail.Usage, "certificate path %q: %s", cert, err)
 		}
 	}
-	return profileAddOptions{globals: g, profile: p}, nil
+	return profileAddOptions{globals: g, profile: p, noVerify: c.Bool("no-verify")}, nil
 }
 
 // checkProfileIDs refuses a missing or malformed tenant, client id or
@@ -223,7 +228,7 @@ func checkProfileIDs(p profile.Profile) error {
 	return nil
 }
 
-func runProfileAdd(io streams, o profileAddOptions) error {
+func runProfileAdd(ctx context.Context, io streams, o profileAddOptions) error {
 	store, err := newStore(io, o.globals, func(string) {})
 	if err != nil {
 		return err
@@ -236,6 +241,11 @@ func runProfileAdd(io streams, o profileAddOptions) error {
 	secret, err := readProfileSecret(io, p)
 	if err != nil {
 		return err
+	}
+	if !o.noVerify {
+		if err := verifyProfile(ctx, p, secret); err != nil {
+			return err
+		}
 	}
 	if p, err = store.Add(p, secret); err != nil {
 		return err

@@ -177,6 +177,7 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 	if err != nil {
 		err = networkCause(cfg, mark, err)
 		a = ch.classify(a, src, err, cand.Continue)
+		a.Hint = profileHint(a.Hint, cand.Identity)
 		return nil, a, a.Status == StatusFailed && !cand.Continue
 	}
 	id := cand.Identity
