@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"strings"
 
 	"github.com/azexec/azexec/internal/fail"
@@ -17,8 +16,7 @@ import (
 // its value; copied from the wrong app) is refused now, with Entra's own
 // error, instead of being kept and failing at the first use, far from the
 // paste. The credential is tried exactly as the profile source will use
-// it, as a service principal of the environment source, on a private
-// lookup: nothing goes through the process environment.
+// it; nothing goes through an environment.
 func verifyProfile(ctx context.Context, p profile.Profile, secret profile.Secret) error {
 	cloud, err := resolve.LookupCloud(p.Cloud)
 	if err != nil {
@@ -29,24 +27,13 @@ func verifyProfile(ctx context.Context, p profile.Profile, secret profile.Secret
 			return err
 		}
 	}
-	vars := map[string]string{"AZURE_TENANT_ID": p.TenantID, "AZURE_CLIENT_ID": p.ClientID}
+	sp := resolve.ServicePrincipal{TenantID: p.TenantID, ClientID: p.ClientID}
 	if p.CertificatePath != "" {
-		vars["AZURE_CLIENT_CERTIFICATE_PATH"] = p.CertificatePath
-		vars["AZURE_CLIENT_CERTIFICATE_PASSWORD"] = secret.Reveal()
+		sp.CertificatePath, sp.CertificatePassword = p.CertificatePath, resolve.Secret(secret.Reveal())
 	} else {
-		vars["AZURE_CLIENT_SECRET"] = secret.Reveal()
+		sp.ClientSecret = resolve.Secret(secret.Reveal())
 	}
-	sources, err := resolve.Select("env", "", false)
-	if err != nil {
-		return err
-	}
-	cfg := &resolve.Config{
-		Env:        func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
-		ProcessEnv: func(string) (string, bool) { return "", false },
-		LookPath:   exec.LookPath,
-		Cloud:      cloud,
-	}
-	_, _, err = (&resolve.Chain{Sources: sources}).Resolve(ctx, cfg)
+	err = resolve.ProveServicePrincipal(ctx, cloud, sp)
 	var ce *resolve.ChainError
 	if err == nil || !errors.As(err, &ce) || len(ce.Attempts) == 0 {
 		return err
@@ -55,8 +42,8 @@ func verifyProfile(ctx context.Context, p profile.Profile, secret profile.Secret
 	kind := fail.KindOf(err)
 	hint := "nothing was stored; azexec profile add --no-verify stores without trying (offline)"
 	if a.Hint != "" {
-		// The hints name the variables of the environment source this
-		// proof runs as; here they are profile add's options.
+		// Entra's hints name the environment's variables; here they are
+		// profile add's options.
 		hint = strings.NewReplacer("AZURE_CLIENT_ID", "--client-id", "AZURE_TENANT_ID", "--tenant").Replace(a.Hint) + "; " + hint
 	}
 	return fail.New(kind, "profile %q not added: the service principal cannot sign in: %s", p.Name, a.Reason).

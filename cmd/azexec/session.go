@@ -38,8 +38,9 @@ type session struct {
 	// timeout is --timeout: it bounds the sign-in, and then each command's
 	// own requests (withTimeout).
 	timeout time.Duration
-	// skipIdentity, set by a check, ends openSession before the identity
-	// is resolved: nothing the command does needs one (s.id stays nil).
+	// skipIdentity, set by a check, ends openSession once the
+	// configuration is checked, before the identity is resolved: nothing
+	// the command does needs one (s.id stays nil).
 	skipIdentity bool
 }
 
@@ -102,14 +103,14 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 			return nil, err
 		}
 	}
-	if s.skipIdentity {
-		l.Debug("no identity resolved: nothing needs one")
-		return s, nil
-	}
 	cfg, sources, err := s.config(g)
 	if err != nil {
 		s.close()
 		return nil, err
+	}
+	if s.skipIdentity {
+		l.Debug("no identity resolved: nothing needs one")
+		return s, nil
 	}
 	chain := &resolve.Chain{Sources: sources, OnSecret: scrub.Add, Cache: s.tokenCache(g)}
 	s.id, s.attempts, err = resolveWithin(ctx, g.Timeout, chain, cfg)

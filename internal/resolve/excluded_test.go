@@ -13,10 +13,8 @@ func TestExcludedSourcesListedWithReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "s"}
-	cfg := &Config{Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		ProcessEnv: func(string) (string, bool) { return "", false },
-		LookPath:   func(string) (string, error) { return "", errNotFound{} }, Cloud: Clouds["public"]}
+	cfg := &Config{Env: ProcessEnviron([]string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "AZURE_CLIENT_SECRET=s"}),
+		LookPath: func(string) (string, error) { return "", errNotFound{} }, Cloud: Clouds["public"]}
 	_, attempts, err := (&Chain{Sources: sources}).Resolve(context.Background(), cfg)
 	if err == nil {
 		t.Fatal("resolved an identity with no developer login")
