@@ -78,7 +78,8 @@ THE CHILD'S ENVIRONMENT:
    or keyvault://VAULT/NAME[/VERSION] (see azexec env --help; --concurrency, --timeout).
 
 INJECTION (--inject MODE, how COMMAND receives the identity):
-   auto       env for a service principal; otherwise the environment is left as it is
+   auto       env for a service principal; otherwise the environment is left as it is, but for
+              AZURE_SUBSCRIPTION_ID: --subscription, or for the az login az's default subscription
    env        AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (--arm: ARM_* for Terraform too)
    auth-file  AZURE_AUTH_LOCATION=/dev/fd/N, a sealed in-memory --sdk-auth file (service principal)
    endpoint   IDENTITY_ENDPOINT and IDENTITY_HEADER: a local managed identity endpoint serving

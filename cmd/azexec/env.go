@@ -29,7 +29,8 @@ func envCommand(io streams) *cli.Command {
 		Description: "Builds the environment exactly as `azexec -- COMMAND` would (process environment, then each\n" +
 			"--env-file, then every Key Vault reference resolved) and prints the variables that differ from\n" +
 			"azexec's own environment: those from env files and those resolved. With --all, the whole\n" +
-			"environment. This is the one command that prints secret values: you asked for them.\n\n" +
+			"environment. This is the one command that prints secret values: you asked for them.\n" +
+			"Without a Key Vault reference it resolves no identity, so it works with no Azure login.\n\n" +
 			"Formats: dotenv (azexec --env-file, docker compose; docker run --env-file for plain values),\n" +
 			"shell (export NAME='value', for eval), json (an object of names to values, for CI systems).\n\n" +
 			"KEY VAULT REFERENCES (in the process environment or an env file):\n" +
