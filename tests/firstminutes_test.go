@@ -185,3 +185,15 @@ func TestCompletionScriptsInTheirShells(t *testing.T) {
 		t.Errorf("completion tcsh: status %d\n%s", code, stderr)
 	}
 }
+
+// TestTokenOptionsAfterTheAlias: `azexec token aks --format json` reads
+// --format after the alias, as the README says, instead of refusing it.
+func TestTokenOptionsAfterTheAlias(t *testing.T) {
+	t.Parallel()
+	f := startFake(t)
+	p := f.newSP()
+	stdout, stderr, code := runAzexec(t, f.env(p.env()...), "", "token", "aks", "--format", "json", "--identity", "env")
+	if code != 0 || !strings.HasPrefix(stdout, "{\n  \"accessToken\": ") {
+		t.Errorf("status %d\n%s", code, stderr)
+	}
+}
