@@ -19,11 +19,12 @@ const globalCategory = "GLOBAL OPTIONS (also accepted before the command name):"
 
 // Global options by what they matter to.
 var (
-	// identityGlobals shape which identity is resolved and how azexec logs.
+	// identityGlobals shape which identity is resolved, how long the
+	// sign-in may take and how azexec logs.
 	identityGlobals = []string{"identity", "cloud", "auth-file", "client-id", "env-file",
-		"log-level", "log-format", "profile", "keyring-backend", "no-cache"}
-	// referenceGlobals bound the Key Vault reference fetch.
-	referenceGlobals = []string{"concurrency", "timeout"}
+		"log-level", "log-format", "profile", "keyring-backend", "no-cache", "timeout"}
+	// referenceGlobals shape the Key Vault reference fetch.
+	referenceGlobals = []string{"concurrency", "keyvault-emulator"}
 	// keyringGlobals matter to commands that only manage the keyring.
 	keyringGlobals = []string{"keyring-backend"}
 )

@@ -54,8 +54,8 @@ func TestSubcommandHelpListsItsOwnOptions(t *testing.T) {
 		excluded []string // nowhere
 	}{
 		{[]string{"whoami"}, []string{"--json"}, []string{"--identity", "--cloud", "--env-file", "--subscription", "--timeout"}, wrapperOnly},
-		{[]string{"env"}, []string{"--format", "--all"}, []string{"--identity", "--env-file", "--concurrency"}, append(wrapperOnly, "--subscription")},
-		{[]string{"token"}, []string{"--scope", "--resource", "--tenant", "--format"}, []string{"--identity", "--cloud"}, append(wrapperOnly, "--timeout")},
+		{[]string{"env"}, []string{"--format", "--all"}, []string{"--identity", "--env-file", "--concurrency", "--keyvault-emulator", "--timeout"}, append(wrapperOnly, "--subscription")},
+		{[]string{"token"}, []string{"--scope", "--resource", "--tenant", "--format"}, []string{"--identity", "--cloud"}, append(wrapperOnly, "--concurrency")},
 		{[]string{"git-credential"}, nil, []string{"--identity"}, wrapperOnly},
 		{[]string{"profile", "add"}, []string{"--tenant", "--client-id", "--subscription", "--no-verify"}, []string{"--cloud", "--keyring-backend"}, append(wrapperOnly, "--identity", "--env-file")},
 		{[]string{"profile", "list"}, []string{"--json"}, []string{"--keyring-backend"}, append(wrapperOnly, "--identity", "--cloud")},

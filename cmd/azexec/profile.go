@@ -127,7 +127,7 @@ func profileAddCommand(io streams) *cli.Command {
 			"     azexec profile add dev --tenant TENANT --client-id APP_ID --subscription SUB",
 		// --client-id and --subscription mean the profile's own here, and
 		// must not pick up AZEXEC_CLIENT_ID or AZEXEC_SUBSCRIPTION.
-		Flags: commandFlags([]string{"cloud", "keyring-backend"},
+		Flags: commandFlags([]string{"cloud", "keyring-backend", "timeout"},
 			&cli.StringFlag{Name: "tenant", Usage: "tenant `ID` (or domain) of the service principal"},
 			&cli.StringFlag{Name: "client-id", Usage: "application (client) `ID` of the service principal"},
 			&cli.StringFlag{Name: "subscription", Usage: "default subscription `ID` for COMMAND"},
@@ -243,7 +243,7 @@ func runProfileAdd(ctx context.Context, io streams, o profileAddOptions) error {
 		return err
 	}
 	if !o.noVerify {
-		if err := verifyProfile(ctx, p, secret); err != nil {
+		if err := verifyProfile(ctx, p, secret, o.globals.Timeout); err != nil {
 			return err
 		}
 	}

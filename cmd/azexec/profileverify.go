@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/azexec/azexec/internal/fail"
 	"github.com/azexec/azexec/internal/profile"
@@ -17,7 +18,7 @@ import (
 // error, instead of being kept and failing at the first use, far from the
 // paste. The credential is tried exactly as the profile source will use
 // it; nothing goes through an environment.
-func verifyProfile(ctx context.Context, p profile.Profile, secret profile.Secret) error {
+func verifyProfile(ctx context.Context, p profile.Profile, secret profile.Secret, timeout time.Duration) error {
 	cloud, err := resolve.LookupCloud(p.Cloud)
 	if err != nil {
 		return err
@@ -33,7 +34,12 @@ func verifyProfile(ctx context.Context, p profile.Profile, secret profile.Secret
 	} else {
 		sp.ClientSecret = resolve.Secret(secret.Reveal())
 	}
-	err = resolve.ProveServicePrincipal(ctx, cloud, sp)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	err = resolve.ProveServicePrincipal(ctx, cloud, sp, resolve.NewNetwork(timeout))
 	var ce *resolve.ChainError
 	if err == nil || !errors.As(err, &ce) || len(ce.Attempts) == 0 {
 		return err

@@ -6,9 +6,10 @@ import "context"
 // profile source will use it, and returns nil or the chain's error (a
 // *ChainError with Entra's reason and a hint). azexec profile add calls it
 // to refuse a wrong secret before storing it. sp comes from the command
-// line and the terminal, trusted inputs; no environment is read.
-func ProveServicePrincipal(ctx context.Context, cloud Cloud, sp ServicePrincipal) error {
-	cfg := &Config{Cloud: cloud}
+// line and the terminal, trusted inputs; no environment is read. network
+// is the HTTP client, as for every source (nil: the default).
+func ProveServicePrincipal(ctx context.Context, cloud Cloud, sp ServicePrincipal, network *Network) error {
+	cfg := &Config{Cloud: cloud, Network: network}
 	_, _, err := (&Chain{Sources: []Source{givenSource{sp}}}).Resolve(ctx, cfg)
 	return err
 }
