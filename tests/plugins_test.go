@@ -290,7 +290,6 @@ func TestPluginTokenFailures(t *testing.T) {
 			[]string{"token", "--format", "exec-credential", "--tenant", newUUID(), "--resource", "aks"}, 4, "tenant was not found"},
 		{"no scope", f.env(p.env()...), []string{"token"}, 2, "--scope S"},
 		{"two scopes", f.env(p.env()...), []string{"token", "--scope", "arm", "graph"}, 2, "azexec token"},
-		{"option after alias", f.env(p.env()...), []string{"token", "aks", "--format", "json"}, 2, "azexec token --format json aks"},
 		{"unknown alias", f.env(p.env()...), []string{"token", "kubernetes"}, 2, "use an alias"},
 		{"unknown format", f.env(p.env()...), []string{"token", "--format", "yaml", "arm"}, 2, "exec-credential"},
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -33,7 +32,7 @@ type streams struct {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	io := streams{in: stdin, out: stdout, errOut: stderr, errLog: &scrubber{w: stderr}}
 	argv, command, hasCommand := splitCommand(pluginArgs(args))
-	argv = profileNameLast(argv)
+	argv = optionsFirst(profileNameLast(argv))
 	app := newApp(io, command, hasCommand)
 	// No signal handling here: the wrapper catches INT, TERM, HUP and QUIT
 	// itself until COMMAND starts (runExec, interrupt.go), and a supervised
@@ -84,9 +83,10 @@ THE CHILD'S ENVIRONMENT:
 
 INJECTION (--inject MODE, how COMMAND receives the identity):
    auto       env for a service principal; endpoint for github and pipelines; otherwise the
-              environment is left as it is. The CI job's ACTIONS_ID_TOKEN_REQUEST_* and
-              SYSTEM_ACCESSTOKEN never reach COMMAND. In CI (GITHUB_ACTIONS, TF_BUILD) the values
-              COMMAND receives are announced to the runner for masking, on stderr.
+              environment is left as it is, but for AZURE_SUBSCRIPTION_ID: --subscription, or
+              for the az login az's default subscription. The CI job's ACTIONS_ID_TOKEN_REQUEST_*
+              and SYSTEM_ACCESSTOKEN never reach COMMAND. In CI (GITHUB_ACTIONS, TF_BUILD) the
+              values COMMAND receives are announced to the runner for masking, on stderr.
    env        AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (--arm: ARM_* for Terraform too)
    auth-file  AZURE_AUTH_LOCATION=/dev/fd/N, a sealed in-memory --sdk-auth file (service principal)
    endpoint   IDENTITY_ENDPOINT and IDENTITY_HEADER: a local managed identity endpoint serving
@@ -115,15 +115,18 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 		Reader:                 io.in,
 		Writer:                 io.out,
 		ErrWriter:              io.errOut,
-		Flags:                  globalFlags(),
+		Flags:                  append(globalFlags(), versionFlag(), cli.HelpFlag), // help: our help command stops urfave adding it
 		HideHelpCommand:        true,
 		UseShortOptionHandling: false,
 		ExitErrHandler:         func(*cli.Context, error) {},
 		OnUsageError:           flagUsageError,
 		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				return printVersion(io.out, currentBuild())
+			}
 			if c.Args().Present() {
 				return fail.New(fail.Usage, "unknown command %q", c.Args().First()).
-					WithHint("to run a program, put -- before it: azexec -- %s", strings.Join(c.Args().Slice(), " "))
+					WithHint("to run a program, put -- before it: azexec -- %s; azexec help lists the commands", shellJoin(c.Args().Slice()))
 			}
 			if !hasCommand || len(command) == 0 {
 				return fail.New(fail.Usage, "no command given").
@@ -132,7 +135,8 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 			return runExec(c.Context, io, readGlobals(c), command)
 		},
 		Commands: []*cli.Command{whoamiCommand(io), envCommand(io), tokenCommand(io),
-			gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io)},
+			gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io),
+			completionCommand(io), versionCommand(io), helpCommand(io)},
 	}
 	setUsageErrors(app.Commands)
 	return app
@@ -141,7 +145,7 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 // flagUsageError turns urfave/cli's flag errors into azexec's usage error,
 // with the help command of the command that failed as the hint.
 func flagUsageError(c *cli.Context, err error, _ bool) error {
-	msg := strings.Replace(err.Error(), " -", " --", 1) // the flag package prints -flag
+	msg := flagErrorText(err)
 	help := "azexec --help"
 	if c != nil && c.Command != nil && c.Command.HelpName != "" {
 		help = c.Command.HelpName + " --help"

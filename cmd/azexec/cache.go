@@ -23,7 +23,7 @@ func cacheCommand(io streams) *cli.Command {
 			"when --keyring-backend names a keyring; --no-cache turns it off for one run. Entries are\n" +
 			"named token:IDENTITY-HASH:TENANT:SCOPE, so listing and clearing decrypt nothing.\n" +
 			"With --profile NAME only that profile's tokens are listed or cleared.",
-		Flags:       globalFlags(),
+		Flags:       commandFlags([]string{"keyring-backend", "profile"}),
 		Subcommands: []*cli.Command{cacheListCommand(io), cacheClearCommand(io)},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -43,7 +43,7 @@ func cacheListCommand(io streams) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list the cached tokens' entry names (never a token)",
-		Flags: globalFlags(),
+		Flags: commandFlags([]string{"keyring-backend", "profile"}),
 		Action: func(c *cli.Context) error {
 			return runCacheList(io, cacheOptions{globals: readGlobals(c)})
 		},
@@ -54,7 +54,7 @@ func cacheClearCommand(io streams) *cli.Command {
 	return &cli.Command{
 		Name:  "clear",
 		Usage: "delete the cached tokens (all, or with --profile NAME that profile's)",
-		Flags: globalFlags(),
+		Flags: commandFlags([]string{"keyring-backend", "profile"}),
 		Action: func(c *cli.Context) error {
 			return runCacheClear(io, cacheOptions{globals: readGlobals(c)})
 		},

@@ -45,7 +45,7 @@ func dockerCredentialCommand(streams streams) *cli.Command {
 			"`erase` keep nothing; `list` lists nothing.\n\n" +
 			"SET UP (~/.docker/config.json, with docker-credential-azexec on PATH):\n" +
 			"   {\"credHelpers\": {\"myregistry.azurecr.io\": \"azexec\"}}",
-		Flags: append(identityFlags(),
+		Flags: append(groupFlags(identityFlags()),
 			&cli.StringSliceFlag{Name: "acr-host", EnvVars: []string{"AZEXEC_ACR_HOSTS"},
 				Usage: "also treat `HOST[:PORT]` as an Azure Container Registry (repeatable, or comma-separated in AZEXEC_ACR_HOSTS): a custom domain"},
 		),

@@ -29,7 +29,8 @@ func envCommand(io streams) *cli.Command {
 		Description: "Builds the environment exactly as `azexec -- COMMAND` would (process environment, then each\n" +
 			"--env-file, then every Key Vault reference resolved) and prints the variables that differ from\n" +
 			"azexec's own environment: those from env files and those resolved. With --all, the whole\n" +
-			"environment. This is the one command that prints secret values: you asked for them.\n\n" +
+			"environment. This is the one command that prints secret values: you asked for them.\n" +
+			"Without a Key Vault reference it resolves no identity, so it works with no Azure login.\n\n" +
 			"Formats: dotenv (azexec --env-file, docker compose; docker run --env-file for plain values),\n" +
 			"shell (export NAME='value', for eval), json (an object of names to values, for CI systems).\n\n" +
 			"KEY VAULT REFERENCES (in the process environment or an env file):\n" +
@@ -39,10 +40,13 @@ func envCommand(io streams) *cli.Command {
 			"   VAULT takes the DNS suffix of --cloud; an emulator (localhost or 127.0.0.1 with a port) only\n" +
 			"   when --keyvault-emulator HOST:PORT names it, and it gets Key Vault tokens only.\n" +
 			"   Fetched --concurrency at a time within --timeout, all or nothing; a failure exits 4.",
-		Flags: append(globalFlags(),
+		Flags: commandFlags(slices.Concat(identityGlobals, referenceGlobals),
 			&cli.StringFlag{Name: "format", Value: "dotenv", Usage: "output format: dotenv, shell or json"},
 			&cli.BoolFlag{Name: "all", Usage: "print the whole environment, not only what azexec sets or resolves"}),
 		Action: func(c *cli.Context) error {
+			if err := noArgs(c, "azexec env"); err != nil {
+				return err
+			}
 			return runEnv(c, io, envOptions{globals: readGlobals(c), format: c.String("format"), all: c.Bool("all")})
 		},
 	}
@@ -58,14 +62,16 @@ func runEnv(c *cli.Context, io streams, o envOptions) error {
 	// --token values are bearer tokens for a running COMMAND: printing
 	// them would put them in a file or a CI log.
 	o.globals.Tokens = nil
-	s, err := openSession(c.Context, io, o.globals, checkReferences(o.globals))
+	s, err := openSession(c.Context, io, o.globals, checkReferences(o.globals), skipIdentityWithoutReferences)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	refs, err := fetchAll(c.Context, s, o.globals, false)
-	if err != nil {
-		return err
+	var refs []resolvedRef
+	if s.id != nil {
+		if refs, err = fetchAll(c.Context, s, o.globals, false); err != nil {
+			return err
+		}
 	}
 	vars := envToPrint(s.env, refs, o.all)
 	var out bytes.Buffer

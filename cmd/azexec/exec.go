@@ -58,6 +58,7 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 		return err
 	}
 	defer h.close()
+	subscriptionForOtherModes(s, g, h.mode)
 	replace := replaceProcess && !g.Supervise && !h.supervise
 	cmd := inject.Command{Argv: command, Stdin: io.in, Stdout: io.out, Stderr: io.errOut, ExtraFiles: h.files}
 	if h.afterMode != nil {

@@ -30,7 +30,7 @@ func gitCredentialCommand(streams streams) *cli.Command {
 			"   [credential \"https://dev.azure.com\"]\n" +
 			"       helper =\n" +
 			"       helper = !azexec git-credential",
-		Flags: identityFlags(),
+		Flags: groupFlags(identityFlags()),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return fail.New(fail.Usage, "git-credential takes one operation").

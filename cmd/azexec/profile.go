@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func profileCommand(io streams) *cli.Command {
 			"its passphrase from a prompt or AZEXEC_KEYRING_PASSWORD). Use one with azexec --profile NAME.\n" +
 			"Secrets are read from the terminal without echo, or from stdin when it is not a terminal;\n" +
 			"never from argv or the environment.",
-		Flags: globalFlags(),
+		Flags: commandFlags(keyringGlobals),
 		Subcommands: []*cli.Command{
 			profileAddCommand(io), profileListCommand(io), profileShowCommand(io),
 			profileRemoveCommand(io), profileRotateCommand(io),
@@ -104,22 +105,11 @@ func oneName(c *cli.Context) (string, error) {
 		WithHint("%s NAME, with options before or after NAME", cmd)
 }
 
-// globalFlagsWithout is globalFlags without the named ones, for commands
-// whose own option of that name means something else.
-func globalFlagsWithout(names ...string) []cli.Flag {
-	var out []cli.Flag
-	for _, f := range globalFlags() {
-		if !slices.Contains(names, f.Names()[0]) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // profileAddOptions are `azexec profile add`'s.
 type profileAddOptions struct {
-	globals globalOptions
-	profile profile.Profile
+	globals  globalOptions
+	profile  profile.Profile
+	noVerify bool
 }
 
 func profileAddCommand(io streams) *cli.Command {
@@ -129,26 +119,29 @@ func profileAddCommand(io streams) *cli.Command {
 		ArgsUsage: "NAME --tenant T --client-id C [--subscription S] [--cloud C] [--certificate PATH]",
 		Description: "Reads the client secret (or, with --certificate, the certificate's password) from the terminal\n" +
 			"without echo, or from stdin when it is not a terminal, and stores it in the keyring; the other\n" +
-			"fields go to the config file. Either both are stored or neither.\n\n" +
+			"fields go to the config file. Either both are stored or neither. The secret is proven first by\n" +
+			"acquiring a token with it: a wrong one is refused with Entra's error and nothing is stored\n" +
+			"(--no-verify skips that, for use offline).\n\n" +
 			"EXAMPLE:\n" +
 			"   az ad sp create-for-rbac --name \"$USER-dev\" --query password -o tsv |\n" +
 			"     azexec profile add dev --tenant TENANT --client-id APP_ID --subscription SUB",
 		// --client-id and --subscription mean the profile's own here, and
 		// must not pick up AZEXEC_CLIENT_ID or AZEXEC_SUBSCRIPTION.
-		Flags: append(globalFlagsWithout("client-id", "subscription"),
+		Flags: commandFlags([]string{"cloud", "keyring-backend", "timeout"},
 			&cli.StringFlag{Name: "tenant", Usage: "tenant `ID` (or domain) of the service principal"},
 			&cli.StringFlag{Name: "client-id", Usage: "application (client) `ID` of the service principal"},
 			&cli.StringFlag{Name: "subscription", Usage: "default subscription `ID` for COMMAND"},
 			&cli.StringFlag{Name: "certificate", Usage: "authenticate with the certificate at `PATH` (PEM or PKCS#12) instead of a secret"},
 			&cli.StringFlag{Name: "default-inject", Usage: "inject `MODE` used with this profile when --inject is not given"},
 			&cli.StringSliceFlag{Name: "default-env-file", Usage: "env `FILE` read with this profile when --env-file is not given (repeatable; stored as an absolute path)"},
+			&cli.BoolFlag{Name: "no-verify", Usage: "store without first acquiring a token to prove the secret (offline)"},
 		),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileAddOptions(c)
 			if err != nil {
 				return err
 			}
-			return runProfileAdd(io, o)
+			return runProfileAdd(c.Context, io, o)
 		},
 	}
 }
@@ -210,7 +203,7 @@ func readProfileAddOptions(c *cli.Context) (profileAddOptions, error) {
 			return profileAddOptions{}, fail.New(fail.Usage, "certificate path %q: %s", cert, err)
 		}
 	}
-	return profileAddOptions{globals: g, profile: p}, nil
+	return profileAddOptions{globals: g, profile: p, noVerify: c.Bool("no-verify")}, nil
 }
 
 // checkProfileIDs refuses a missing or malformed tenant, client id or
@@ -235,7 +228,7 @@ func checkProfileIDs(p profile.Profile) error {
 	return nil
 }
 
-func runProfileAdd(io streams, o profileAddOptions) error {
+func runProfileAdd(ctx context.Context, io streams, o profileAddOptions) error {
 	store, err := newStore(io, o.globals, func(string) {})
 	if err != nil {
 		return err
@@ -248,6 +241,11 @@ func runProfileAdd(io streams, o profileAddOptions) error {
 	secret, err := readProfileSecret(io, p)
 	if err != nil {
 		return err
+	}
+	if !o.noVerify {
+		if err := verifyProfile(ctx, p, secret, o.globals.Timeout); err != nil {
+			return err
+		}
 	}
 	if p, err = store.Add(p, secret); err != nil {
 		return err
@@ -326,7 +324,7 @@ func profileListCommand(io streams) *cli.Command {
 		Name:        "list",
 		Usage:       "list the profiles: name, tenant, client id, subscription, cloud and keyring (never a secret)",
 		Description: "Reads only the config file: listing never unlocks a keyring.",
-		Flags:       append(globalFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
+		Flags:       commandFlags(keyringGlobals, &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return fail.New(fail.Usage, "unexpected argument %q", c.Args().First()).WithHint("azexec profile list [--json]")
@@ -386,7 +384,7 @@ func profileShowCommand(io streams) *cli.Command {
 		Usage:       "show one profile's settings and where its secret is kept (never the secret)",
 		ArgsUsage:   "NAME",
 		Description: "Says whether the keyring still holds the secret when the backend can tell without unlocking.",
-		Flags:       append(globalFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
+		Flags:       commandFlags(keyringGlobals, &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileNameOptions(c)
 			if err != nil {
@@ -455,7 +453,7 @@ func profileRemoveCommand(io streams) *cli.Command {
 		Usage:       "remove a profile: its secret from the keyring, its entry from the config file, its cached tokens",
 		ArgsUsage:   "NAME",
 		Description: "All or nothing: if the keyring cannot be reached or refuses, nothing is removed.",
-		Flags:       globalFlags(),
+		Flags:       commandFlags(keyringGlobals),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileNameOptions(c)
 			if err != nil {
@@ -492,7 +490,7 @@ func profileRotateCommand(io streams) *cli.Command {
 		ArgsUsage: "NAME",
 		Description: "EXAMPLE:\n" +
 			"   az ad app credential reset --id APP_ID --query password -o tsv | azexec profile rotate dev",
-		Flags: globalFlags(),
+		Flags: commandFlags(keyringGlobals),
 		Action: func(c *cli.Context) error {
 			o, err := readProfileNameOptions(c)
 			if err != nil {

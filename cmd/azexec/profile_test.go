@@ -84,7 +84,7 @@ func TestProfileLifecycle(t *testing.T) {
 		}
 		return out + errOut
 	}
-	step(secret+"\n", 0, "profile", "add", "dev", "--tenant", testTenant, "--client-id", testClient, "--subscription", "11111111-2222-3333-4444-555555555555")
+	step(secret+"\n", 0, "profile", "add", "dev", "--no-verify", "--tenant", testTenant, "--client-id", testClient, "--subscription", "11111111-2222-3333-4444-555555555555")
 	out := step("", 0, "profile", "list", "--json")
 	var views []profileView
 	if err := json.Unmarshal([]byte(out), &views); err != nil || len(views) != 1 || views[0].Keyring != "file" || views[0].ClientID != testClient {

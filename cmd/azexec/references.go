@@ -127,6 +127,9 @@ func findReferences(env *inject.Env, emulators providers.Emulators) ([]pendingRe
 	for _, k := range referenceNames(env) {
 		v, _ := env.Get(k)
 		ref, err := providers.ParseReference(v)
+		if nm := providers.NearMiss(v); nm != nil {
+			err = nm // a misspelt reference: an error, not a value passed on
+		}
 		if err != nil {
 			problems = append(problems, k+" ("+env.Origin(k).String()+"): "+err.Error())
 			continue
@@ -171,7 +174,7 @@ func unnamedEmulators(refs []pendingRef, emulators providers.Emulators) error {
 func referenceNames(env *inject.Env) []string {
 	var names []string
 	for _, k := range env.Keys() {
-		if v, _ := env.Get(k); providers.IsReference(v) {
+		if v, _ := env.Get(k); providers.IsReference(v) || providers.NearMiss(v) != nil {
 			names = append(names, k)
 		}
 	}

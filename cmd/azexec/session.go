@@ -38,6 +38,10 @@ type session struct {
 	// timeout is --timeout: it bounds the sign-in, and then each command's
 	// own requests (withTimeout).
 	timeout time.Duration
+	// skipIdentity, set by a check, ends openSession once the
+	// configuration is checked, before the identity is resolved: nothing
+	// the command does needs one (s.id stays nil).
+	skipIdentity bool
 }
 
 // withTimeout bounds ctx by --timeout, for the requests a command makes
@@ -109,6 +113,10 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 	if err != nil {
 		s.close()
 		return nil, err
+	}
+	if s.skipIdentity {
+		l.Debug("no identity resolved: nothing needs one")
+		return s, nil
 	}
 	chain := &resolve.Chain{Sources: sources, OnSecret: scrub.Add, Cache: s.tokenCache(g)}
 	s.id, s.attempts, err = resolveWithin(ctx, g.Timeout, chain, cfg)

@@ -51,7 +51,7 @@ func tokenCommand(io streams) *cli.Command {
 			"   azexec token arm\n" +
 			"   azexec token --format json --resource https://ossrdbms-aad.database.windows.net\n" +
 			"   azexec token --resource aks --format exec-credential   (kubectl exec plugin, see examples/)",
-		Flags: append(identityFlags(),
+		Flags: append(groupFlags(identityFlags()),
 			&cli.StringFlag{Name: "scope", Usage: "OAuth `SCOPE`, e.g. https://vault.azure.net/.default"},
 			&cli.StringFlag{Name: "resource", Usage: "`RESOURCE` (URL or application id) or alias, as az's --resource"},
 			&cli.StringFlag{Name: "tenant", Usage: "get the token in `TENANT` instead of the identity's own (see AZURE_ADDITIONALLY_ALLOWED_TENANTS)"},

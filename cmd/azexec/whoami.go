@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -23,8 +25,12 @@ func whoamiCommand(io streams) *cli.Command {
 			"and prints the winning source, tenant, client and object id, cloud, token expiry and\n" +
 			"subscription, then every source tried with the reason it was skipped or failed.\n" +
 			"It never prints a secret or a token.",
-		Flags: append(globalFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
+		Flags: commandFlags(slices.Concat(identityGlobals, referenceGlobals, []string{"subscription"}),
+			&cli.BoolFlag{Name: "json", Usage: "print JSON"}),
 		Action: func(c *cli.Context) error {
+			if err := noArgs(c, "azexec whoami"); err != nil {
+				return err
+			}
 			return runWhoami(c, io, whoamiOptions{globals: readGlobals(c), json: c.Bool("json")})
 		},
 	}
@@ -90,6 +96,9 @@ func printWhoami(io streams, r whoamiReport) {
 	row("object id", r.ObjectID)
 	row("user", r.User)
 	row("cloud", r.Cloud)
+	if def, ok := resolve.Clouds[r.Cloud]; !ok || !strings.EqualFold(def.AuthorityHost, r.Authority) {
+		row("authority", r.Authority) // AZURE_AUTHORITY_HOST, an auth file's: not the cloud's own
+	}
 	row("token expires", r.ExpiresOn.Format(time.RFC3339)+" (in "+time.Until(r.ExpiresOn).Round(time.Minute).String()+")")
 	row("subscription", r.Subscription)
 	row("profile", r.Profile)

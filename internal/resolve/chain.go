@@ -184,6 +184,7 @@ func (ch *Chain) try(ctx context.Context, cfg *Config, src Source) (*Identity, A
 	if err != nil {
 		err = networkCause(cfg, mark, err)
 		a = ch.classify(a, src, err, cand.Continue)
+		a.Hint = profileHint(a.Hint, cand.Identity)
 		return nil, a, a.Status == StatusFailed && !cand.Continue
 	}
 	id := cand.Identity
@@ -276,7 +277,9 @@ func noIdentityHint(attempts []Attempt) string {
 	}
 	var names []string
 	for _, a := range attempts {
-		names = append(names, a.Source)
+		if !isExcluded(a) {
+			names = append(names, a.Source)
+		}
 	}
 	if len(names) == 0 {
 		return "AZURE_TOKEN_CREDENTIALS selects no source azexec supports"

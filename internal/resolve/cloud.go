@@ -59,7 +59,7 @@ var CloudNames = []string{"public", "china", "usgov"}
 
 // LookupCloud returns the named cloud, or an error naming the choices.
 func LookupCloud(name string) (Cloud, error) {
-	c, ok := Clouds[strings.ToLower(strings.TrimSpace(name))]
+	c, ok := Clouds[cloudKey(name)]
 	if !ok {
 		return Cloud{}, fail.New(fail.Usage, "unknown cloud %q", name).
 			WithHint("use one of: %s", strings.Join(CloudNames, ", "))

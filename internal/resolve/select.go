@@ -68,10 +68,5 @@ func Select(identity string, atc string, atcSet bool) ([]Source, error) {
 				WithHint("use dev, prod, or a credential type name such as AzureCLICredential; or unset it")
 		}
 	}
-	var out []Source
-	for _, n := range names {
-		s, _ := NewSource(n)
-		out = append(out, s)
-	}
-	return out, nil
+	return narrowed(names, atc), nil
 }
