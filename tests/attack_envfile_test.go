@@ -167,3 +167,62 @@ func TestAttackEnvFileWholeServicePrincipal(t *testing.T) {
 		t.Error("the secret was printed")
 	}
 }
+
+// TestAttackEnvFileSPKeepsOtherCredentials: a file may bring a whole
+// service principal and its authority, but then the child must hold no
+// other credential that authority could take (the machine's managed
+// identity header, the pod's federated token file).
+func TestAttackEnvFileSPKeepsOtherCredentials(t *testing.T) {
+	t.Parallel()
+	f := startFake(t)
+	atk, bundle := attacker(t, f)
+	own := sp{tenant: newUUID(), client: newUUID(), secret: "own~" + randomHex(16)}
+	atk.AddServicePrincipal(own.tenant, own.client, own.secret)
+	file := f.writeFile(t, "whole.env", strings.Join(append(own.env(), "AZURE_AUTHORITY_HOST="+atk.URL+"/"), "\n")+"\n")
+	saToken, _ := sshKey(t, f)
+	env := f.env("SSL_CERT_FILE="+bundle, "IDENTITY_ENDPOINT="+f.URL+"/msi/token", "IDENTITY_HEADER="+f.MIHeader,
+		"MSI_SECRET=msi-"+randomHex(8), "AZURE_FEDERATED_TOKEN_FILE="+saToken)
+	for _, mode := range [][]string{nil, {"--inject", "env"}} {
+		got := childEnv(t, env, append(append([]string{"--env-file", file}, mode...), "--subscription", newUUID())...)
+		if got["AZURE_CLIENT_SECRET"] != own.secret || got["AZURE_AUTHORITY_HOST"] != atk.URL+"/" {
+			t.Fatalf("%v: the file's service principal did not reach the child", mode)
+		}
+		for _, k := range []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_SECRET", "AZURE_FEDERATED_TOKEN_FILE"} {
+			if _, ok := got[k]; ok {
+				t.Errorf("%v: the child holds %s next to the file's authority", mode, k)
+			}
+		}
+	}
+}
+
+// TestAttackEnvFileNestedAzexec: an azexec run inside COMMAND (a Makefile
+// recipe) must not take what the outer run's env file set for its own
+// trusted environment: the developer's profile secret must not go to the
+// authority the outer file named.
+func TestAttackEnvFileNestedAzexec(t *testing.T) {
+	t.Parallel()
+	f := startFake(t)
+	atk, bundle := attacker(t, f)
+	own := sp{tenant: newUUID(), client: newUUID(), secret: "own~" + randomHex(16)}
+	atk.AddServicePrincipal(own.tenant, own.client, own.secret)
+	file := f.writeFile(t, "whole.env", strings.Join(append(own.env(), "AZURE_AUTHORITY_HOST="+atk.URL+"/"), "\n")+"\n")
+	dev := f.profileSP()
+	env := setEnv(f.profileEnv(), "SSL_CERT_FILE="+bundle)
+	f.addProfile(t, env, "dev", dev, "--keyring-backend", "file")
+	inner := "'" + azexecBin + "' --profile dev -- true; echo inner=$?"
+	stdout, stderr, code := runAzexec(t, env, "", "--env-file", file, "--", "sh", "-c", inner)
+	if code != 0 || !strings.Contains(stdout, "inner=2") {
+		t.Errorf("status %d, child printed %q; want the inner azexec refused (2)\n%s", code, stdout, clip(stderr))
+	}
+	if !strings.Contains(stderr, "AZURE_AUTHORITY_HOST, set by an env file of the azexec that started this one") {
+		t.Errorf("the inner refusal does not say where the value came from:\n%s", clip(stderr))
+	}
+	for _, r := range atk.Requests() {
+		if !strings.Contains(r.Path, own.tenant) {
+			t.Errorf("the outer file's authority got a request for another tenant: %+v", r)
+		}
+	}
+	if strings.Contains(stdout+stderr, dev.secret) {
+		t.Error("the profile's secret was printed")
+	}
+}

@@ -69,6 +69,7 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	if err := newCIMasker(s.trusted, io.errOut).mask(secretValues(s.env, refs, tokenVars(g.Tokens))...); err != nil {
 		return err
 	}
+	s.markUntrusted()
 	cmd.Env = s.env.Environ()
 	s.log.Debug("starting command", "command", command[0], "replace", replace, "inject", h.mode)
 	// handOff runs just before COMMAND starts: a signal caught until then

@@ -131,6 +131,12 @@ func injectServicePrincipal(s *session, g globalOptions) error {
 		return fail.New(fail.Usage, "--inject env needs a service principal, but the identity comes from %q", s.id.Source).
 			WithHint("use --inject endpoint: the child's SDK then gets tokens for this identity from azexec")
 	}
+	if s.fileSP != nil {
+		// The file's authority and tenants may steer its own secret only:
+		// the child holds no other credential (the machine's managed
+		// identity header, a federated token file, another certificate).
+		s.log.Debug("service principal from an env file: other credentials removed", "removed", inject.RemoveBootstrapSecrets(s.env))
+	}
 	s.log.Debug("identity handed to the child as variables", "variables", inject.ServicePrincipalEnv(s.env, s.id))
 	if g.ARM {
 		s.log.Debug("terraform variables set", "variables", inject.TerraformEnv(s.env, s.id))

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -26,6 +27,10 @@ type session struct {
 	// against the trust rule before the chain runs.
 	trusted  resolve.Environ
 	fileVars []resolve.FileValue
+	// fileSP is set when the identity is a service principal an env file
+	// declared with its own secret: the child then gets no other
+	// credential (handover.go).
+	fileSP   *resolve.FileServicePrincipal
 	id       *resolve.Identity
 	attempts []resolve.Attempt
 	detach   func()
@@ -75,6 +80,12 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 	environ := processEnviron()
 	s.trusted = resolve.ProcessEnviron(environ)
 	s.env = inject.NewEnv(environ)
+	// Values an outer azexec's env file set are still values from an env
+	// file here: checked by the same rule, never trusted.
+	s.trusted, s.fileVars = s.trusted.SplitInherited()
+	for _, v := range s.fileVars {
+		s.env.Set(v.Name, v.Value, inject.Origin{Kind: inject.OriginFile, File: v.File})
+	}
 	for _, f := range g.EnvFiles {
 		vars, err := inject.ReadEnvFile(f)
 		if err != nil {
@@ -182,6 +193,7 @@ func (s *session) config(g globalOptions) (*resolve.Config, []resolve.Source, er
 		ServiceConnection: g.ServiceConnection,
 	}
 	if fileSP != nil {
+		s.fileSP = fileSP
 		s.log.Debug("service principal from an env file, which holds its secret", "file", fileSP.File)
 	}
 	if g.ProofScope != "" {
@@ -191,6 +203,32 @@ func (s *session) config(g globalOptions) (*resolve.Config, []resolve.Source, er
 		}
 	}
 	return cfg, sources, nil
+}
+
+// markUntrusted tells an azexec run inside COMMAND which of its variables
+// came from an env file (resolve.UntrustedVarsVar), so that it applies the
+// env-file rule to them instead of trusting them as its own environment.
+func (s *session) markUntrusted() {
+	var names []string
+	for _, k := range s.env.Keys() {
+		if s.env.Origin(k).Kind == inject.OriginFile {
+			names = append(names, k)
+		}
+	}
+	if s.fileSP != nil {
+		// azexec set them again itself, but from the file.
+		for _, k := range resolve.FileSPVars() {
+			if _, ok := s.env.Get(k); ok && !slices.Contains(names, k) {
+				names = append(names, k)
+			}
+		}
+	}
+	if len(names) == 0 {
+		s.env.Unset(resolve.UntrustedVarsVar)
+		return
+	}
+	slices.Sort(names)
+	s.env.Set(resolve.UntrustedVarsVar, strings.Join(names, ","), inject.Origin{Kind: inject.OriginAzexec})
 }
 
 func (s *session) close() {

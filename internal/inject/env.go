@@ -34,6 +34,9 @@ func (o Origin) String() string {
 	case OriginProcess:
 		return "process environment"
 	case OriginFile:
+		if o.Line == 0 {
+			return o.File // a value an outer azexec's env file set
+		}
 		return fmt.Sprintf("%s:%d", o.File, o.Line)
 	default:
 		return o.Kind

@@ -41,6 +41,45 @@ func (e Environ) Lookup(k string) (string, bool) {
 // Get returns the value of k, or "".
 func (e Environ) Get(k string) string { return e.vars[k] }
 
+// UntrustedVarsVar names, in the environment azexec gives COMMAND, the
+// variables whose values came from an env file (comma-separated). An
+// azexec run inside COMMAND (a Makefile recipe, a script) reads them as
+// what they are, values from an env file, and not as its own trusted
+// environment: otherwise an outer run's env file could steer an inner
+// run's credential.
+const UntrustedVarsVar = "AZEXEC_UNTRUSTED_VARS"
+
+// InheritedFile is the origin named for the variables UntrustedVarsVar
+// lists.
+const InheritedFile = "an env file of the azexec that started this one"
+
+// SplitInherited takes out of e the variables that UntrustedVarsVar says an
+// outer azexec's env file set, and returns them as FileValues of
+// InheritedFile (line 0), to be checked with this run's env files.
+func (e Environ) SplitInherited() (Environ, []FileValue) {
+	list := e.vars[UntrustedVarsVar]
+	if list == "" {
+		return e, nil
+	}
+	out := Environ{vars: make(map[string]string, len(e.vars))}
+	for k, v := range e.vars {
+		out.vars[k] = v
+	}
+	var vals []FileValue
+	for _, name := range strings.Split(list, ",") {
+		if v, ok := out.vars[name]; ok && name != "" {
+			delete(out.vars, name)
+			vals = append(vals, FileValue{Name: name, Value: v, File: InheritedFile})
+		}
+	}
+	return out, vals
+}
+
+// FileSPVars are the variables a FileServicePrincipal's child environment
+// holds from the file: an inner azexec must see them as untrusted too,
+// even where the outer one set them again itself.
+func FileSPVars() []string { return slices.Clone(fileIdentityVars) }
+
 // FileValue is one assignment read from an env file: an untrusted input.
 // File and Line say where it is, so that a refusal can point at it
 // without showing the value.
@@ -82,27 +121,50 @@ var fileReadVars = []string{
 	"AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_AUTH_LOCATION",
 }
 
-// steeringVars decide where a credential is sent: the sign-in authority,
-// the tenants a token may be asked for, the managed identity endpoints,
-// and proxies. An env file may set them only next to the secret they
-// steer (a FileServicePrincipal that is actually tried); otherwise a
-// committed .env could send the developer's own credential, or the
-// child's, to a host of its choosing.
+// neverVars steer every credential the child holds, not only one an env
+// file brings, so an env file may never set them, whatever else it holds:
+// the managed identity endpoints (the child keeps the machine's
+// IDENTITY_HEADER or MSI_SECRET), and the trust roots a TLS-inspecting
+// proxy would need (the child's az login goes through them). Proxy
+// variables are refused by suffix (proxyVar), in any case, as Python's
+// urllib reads them.
+var neverVars = []string{
+	"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT",
+	"MSI_ENDPOINT", "MSI_SECRET",
+	"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+}
+
+// steeringVars decide where one service principal's secret is sent: the
+// sign-in authority and the tenants a token may be asked for. An env file
+// may set them only next to the secret they steer (a FileServicePrincipal
+// that is actually tried; azexec then hands the child no other
+// credential); otherwise a committed .env could send the developer's own
+// credential to a host of its choosing.
 var steeringVars = []string{
 	"AZURE_AUTHORITY_HOST", "AZURE_ADDITIONALLY_ALLOWED_TENANTS", "AZURE_REGIONAL_AUTHORITY_NAME",
 	"AZURE_POD_IDENTITY_AUTHORITY_HOST",
-	"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT",
-	"MSI_ENDPOINT", "MSI_SECRET",
-	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
-	"http_proxy", "https_proxy", "all_proxy", "no_proxy",
 }
+
+// proxyVar reports a proxy setting in any spelling a reader honours:
+// HTTPS_PROXY, https_proxy, Https_Proxy, ALL_PROXY, NO_PROXY, ...
+func proxyVar(upper string) bool { return strings.HasSuffix(upper, "_PROXY") }
+
+// azexecVar reports azexec's own configuration (AZEXEC_*): flags' mirrors
+// such as AZEXEC_AUTH_FILE or AZEXEC_IDENTITY, which an env file would
+// otherwise hand to an azexec run inside COMMAND as trusted input.
+func azexecVar(upper string) bool { return strings.HasPrefix(upper, "AZEXEC_") }
 
 // SteeringVars returns the names an env file may set only next to its own
 // client secret, for documentation and tests.
 func SteeringVars() []string { return slices.Clone(steeringVars) }
 
-// FileReadVars returns the names an env file may never set.
+// FileReadVars returns the names an env file may never set because azexec
+// or the child would read the file they name and send it.
 func FileReadVars() []string { return slices.Clone(fileReadVars) }
+
+// NeverVars returns the other names an env file may never set (besides
+// any *_PROXY and AZEXEC_* name).
+func NeverVars() []string { return slices.Clone(neverVars) }
 
 // TrustRuleHint is the rule, in one line, for hints and documentation.
 const TrustRuleHint = "env files may give the child values, but never decide where a credential is sent or which file is read and sent; " +
@@ -156,26 +218,39 @@ func CheckEnvFiles(vals []FileValue, spTried bool) (*FileServicePrincipal, error
 }
 
 // checkFileValue refuses one winning assignment that the rule forbids.
+// Names are compared in upper case: Windows reads the environment without
+// regard to case, and Python's urllib lower-cases proxy names.
 func checkFileValue(v, secret FileValue, hasSecret, spTried bool) error {
+	upper := strings.ToUpper(v.Name)
 	sameFile := hasSecret && v.File == secret.File
 	switch {
 	case v.Value == "":
 		// An empty value steers nothing; SDKs read it as unset.
 		return nil
-	case slices.Contains(fileReadVars, v.Name):
+	case slices.Contains(fileReadVars, upper):
 		return refuse(v, "names a file whose content would be sent as a credential")
-	case slices.Contains(steeringVars, v.Name) && !(sameFile && spTried):
+	case azexecVar(upper):
+		return refuse(v, "is azexec's own configuration, which only flags and azexec's environment may set")
+	case proxyVar(upper):
+		return refuse(v, "routes every connection of the child, the credentials it holds included, through a proxy")
+	case slices.Contains(neverVars, upper):
+		return refuse(v, "steers credentials the child holds besides any this file brings")
+	case slices.Contains(steeringVars, upper) && !(sameFile && spTried):
 		if sameFile {
 			return refuse(v, "steers a credential, and the service principal in this file is not the identity used (--profile, --identity or AZURE_TOKEN_CREDENTIALS chose another)")
 		}
 		return refuse(v, "decides where a credential is sent, but this file does not hold the credential")
-	case hasSecret && spTried && !sameFile && slices.Contains(fileIdentityVars, v.Name):
+	case hasSecret && spTried && !sameFile && slices.Contains(fileIdentityVars, upper):
 		return refuse(v, fmt.Sprintf("is part of a service principal whose secret is in another file (%s)", secret.where()))
 	}
 	return nil
 }
 
 func refuse(v FileValue, why string) error {
+	if v.Line == 0 {
+		return fail.New(fail.Usage, "%s, set by %s: %s", v.Name, v.File, why).
+			WithHint("%s", TrustRuleHint)
+	}
 	return fail.New(fail.Usage, "env file %q, line %d: %s %s", v.File, v.Line, v.Name, why).
 		WithHint("%s", TrustRuleHint)
 }

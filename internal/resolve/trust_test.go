@@ -21,7 +21,10 @@ func TestCheckEnvFilesRefusesSteering(t *testing.T) {
 	// Each of these, in a file that does not hold the credential it would
 	// steer, must be refused with the file and line, and no service
 	// principal returned.
-	for _, name := range append(SteeringVars(), FileReadVars()...) {
+	names := append(append(append(SteeringVars(), FileReadVars()...), NeverVars()...),
+		"HTTPS_PROXY", "https_proxy", "Https_Proxy", "HTTP_PROXY", "ALL_PROXY", "no_proxy", "FTP_PROXY",
+		"AZEXEC_AUTH_FILE", "AZEXEC_IDENTITY", "azexec_keyvault_emulator", "azure_authority_host", "Identity_Endpoint")
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			vals := fv(".env", "APP_NAME=demo", name+"=https://login.attacker.example/")
 			for _, spTried := range []bool{true, false} {
@@ -43,7 +46,7 @@ func TestCheckEnvFilesRefusesSteering(t *testing.T) {
 
 func TestCheckEnvFilesSelfContained(t *testing.T) {
 	vals := fv("sp.env", "AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "AZURE_CLIENT_SECRET=s",
-		"AZURE_AUTHORITY_HOST=https://login.example/", "HTTPS_PROXY=http://proxy.example:3128")
+		"AZURE_AUTHORITY_HOST=https://login.example/")
 	sp, err := CheckEnvFiles(vals, true)
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +58,15 @@ func TestCheckEnvFilesSelfContained(t *testing.T) {
 	// The same file, but the env source is not tried (--profile, --identity
 	// cli): its steering values would reach the child next to another
 	// credential.
+	// Even next to its own secret, a file may not set what steers the
+	// child's other credentials: proxies, trust roots, identity endpoints.
+	for _, kv := range []string{"HTTPS_PROXY=http://proxy.example:3128", "Https_Proxy=http://p:1",
+		"REQUESTS_CA_BUNDLE=./ca.pem", "IDENTITY_ENDPOINT=http://127.0.0.1:9/", "AZEXEC_AUTH_FILE=/x"} {
+		more := append(append([]FileValue(nil), vals...), fv("sp.env", "", "", "", "", "", kv)[5])
+		if _, err := CheckEnvFiles(more, true); err == nil || !strings.Contains(err.Error(), "line 6") {
+			t.Errorf("%s beside the file's own secret: %v; want line 6 refused", kv, err)
+		}
+	}
 	if _, err := CheckEnvFiles(vals, false); err == nil || !strings.Contains(err.Error(), "line 4") {
 		t.Errorf("spTried=false: %v; want line 4 refused", err)
 	}
@@ -89,7 +101,7 @@ func TestCheckEnvFilesValues(t *testing.T) {
 	// Values for the child, ids without a secret, and empty steering
 	// variables pass; nothing is returned for the chain.
 	vals := fv(".env", "DB_PASSWORD=keyvault://v/db", "AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c",
-		"AZURE_SUBSCRIPTION_ID=s", "AZURE_TOKEN_CREDENTIALS=dev", "AZURE_AUTHORITY_HOST=", "SSL_CERT_FILE=./ca.pem")
+		"AZURE_SUBSCRIPTION_ID=s", "AZURE_TOKEN_CREDENTIALS=dev", "AZURE_AUTHORITY_HOST=", "SSL_CERT_FILE=")
 	sp, err := CheckEnvFiles(vals, true)
 	if err != nil || sp != nil {
 		t.Fatalf("sp %v, err %v", sp, err)
@@ -162,10 +174,11 @@ func FuzzCheckEnvFiles(f *testing.F) {
 			if !win {
 				continue
 			}
-			if contains(FileReadVars(), v.Name) {
+			if contains(FileReadVars(), strings.ToUpper(v.Name)) || contains(NeverVars(), strings.ToUpper(v.Name)) ||
+				strings.HasSuffix(strings.ToUpper(v.Name), "_PROXY") || strings.HasPrefix(strings.ToUpper(v.Name), "AZEXEC_") {
 				t.Fatalf("%s accepted", v.Name)
 			}
-			if contains(SteeringVars(), v.Name) && (sp == nil || sp.File != v.File) {
+			if contains(SteeringVars(), strings.ToUpper(v.Name)) && (sp == nil || sp.File != v.File) {
 				t.Fatalf("%s accepted from %s, sp %+v", v.Name, v.File, sp)
 			}
 		}
