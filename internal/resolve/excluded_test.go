@@ -19,7 +19,7 @@ func TestExcludedSourcesListedWithReason(t *testing.T) {
 	if err == nil {
 		t.Fatal("resolved an identity with no developer login")
 	}
-	want := []string{"env", "auth-file", "workload", "managed", "cli", "azd"}
+	want := []string{"env", "auth-file", "workload", "github", "pipelines", "managed", "cli", "azd"}
 	if len(attempts) != len(want) {
 		t.Fatalf("attempts %+v", attempts)
 	}
@@ -27,7 +27,7 @@ func TestExcludedSourcesListedWithReason(t *testing.T) {
 		if a.Source != want[i] {
 			t.Errorf("attempt %d is %q, want %q", i, a.Source, want[i])
 		}
-		excluded := i < 4
+		excluded := i < 6
 		if got := a.Status == StatusSkipped && a.Reason == "excluded by AZURE_TOKEN_CREDENTIALS=dev"; got != excluded {
 			t.Errorf("%s: %s %q; excluded should be %v", a.Source, a.Status, a.Reason, excluded)
 		}
