@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/azexec/azexec/internal/inject"
@@ -51,7 +52,7 @@ func newCIMasker(env resolve.Environ, w io.Writer) *ciMasker {
 		})
 	}
 	if strings.EqualFold(env.Get("TF_BUILD"), "true") {
-		m.formats = append(m.formats, func(v string) string { return "##vso[task.setsecret]" + v })
+		m.formats = append(m.formats, vsoSetSecret)
 	}
 	return m
 }
@@ -118,3 +119,40 @@ func secretValues(env *inject.Env, refs []resolvedRef, tokenVars []string) []str
 	}
 	return vals
 }
+
+// vsoEscapes are what the Azure Pipelines agent unescapes in a command's
+// data (CommandStringConvertor: %3B, %0D, %0A, %5D, and %AZP25 when the
+// agent's DECODE_PERCENTS knob is on), case-sensitively.
+var vsoEscapes = []string{"%3B", "%0D", "%0A", "%5D", "%AZP25"}
+
+// vsoSetSecret is the setsecret line (or lines) for one line of a value.
+// A value holding one of vsoEscapes would otherwise be registered in its
+// unescaped form and then not be masked as printed; no escaping reaches
+// the literal on every agent, so it is announced three ways: as it is,
+// with % escaped as %AZP25 (exact where the knob is on), and in the pieces
+// between the escapes (what remains masked where it is off).
+func vsoSetSecret(v string) string {
+	line := "##vso[task.setsecret]" + v
+	if !strings.Contains(v, "%") || !slices.ContainsFunc(vsoEscapes, func(e string) bool { return strings.Contains(v, e) }) {
+		return line
+	}
+	lines := []string{line, "##vso[task.setsecret]" + strings.ReplaceAll(v, "%", "%AZP25")}
+	pieces := []string{v}
+	for _, e := range vsoEscapes {
+		var next []string
+		for _, p := range pieces {
+			next = append(next, strings.Split(p, e)...)
+		}
+		pieces = next
+	}
+	for _, p := range pieces {
+		if len(p) >= minMaskPiece {
+			lines = append(lines, "##vso[task.setsecret]"+p)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// minMaskPiece is the shortest piece of a value announced on its own:
+// shorter ones would mask ordinary words all over the log.
+const minMaskPiece = 6

@@ -41,3 +41,20 @@ func TestCIMaskerLines(t *testing.T) {
 		})
 	}
 }
+
+// TestVSOSetSecretEscapes: a value holding what the Azure Pipelines agent
+// unescapes is announced so that it stays masked as printed: exactly with
+// the agent's %AZP25 knob, in pieces without it.
+func TestVSOSetSecretEscapes(t *testing.T) {
+	got := vsoSetSecret("Server=db;Password=p%3Bw0rd%0Asecret")
+	want := "##vso[task.setsecret]Server=db;Password=p%3Bw0rd%0Asecret\n" +
+		"##vso[task.setsecret]Server=db;Password=p%AZP253Bw0rd%AZP250Asecret\n" +
+		"##vso[task.setsecret]Server=db;Password=p\n" +
+		"##vso[task.setsecret]secret"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := vsoSetSecret("plain 50% value"); got != "##vso[task.setsecret]plain 50% value" {
+		t.Errorf("a value without escapes: %q", got)
+	}
+}
