@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -68,7 +67,7 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 		return nil, err
 	}
 	s := &session{log: l, scrub: scrub, detach: routeSDKLog(l, scrub), network: resolve.NewNetwork(g.Timeout), timeout: g.Timeout}
-	scrub.Add(os.Getenv(keyringPasswordVar)) // known before any keyring opens
+	scrub.Add(keyringPasswordValue()) // known before any keyring opens
 	if g, err = withProfileDefaults(g); err != nil {
 		s.close()
 		return nil, err
