@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/joho/godotenv"
 )
 
 // envFileWithExpansions returns an env file of n lines in which most
@@ -54,5 +56,18 @@ func benchReadEnvFile(b *testing.B, lines int) {
 	b.StopTimer()
 	if used := cpuTime() - before; used > 0 {
 		b.ReportMetric(float64(used.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}
+}
+
+// BenchmarkGodotenv20000 is the peer: godotenv itself reading the same
+// file in one pass (no line numbers, no order, no strict checks). azexec's
+// reader should stay within a small factor of it.
+func BenchmarkGodotenv20000(b *testing.B) {
+	data := []byte(envFileWithExpansions(20000))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := godotenv.UnmarshalBytes(data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -266,7 +266,7 @@ func TestEmulatorChallengeForAnotherAudienceGetsNoToken(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := &Fetcher{Credential: cred, Cloud: resolve.Clouds["public"], Transport: p.srv.Client(),
+			f := &Fetcher{Credential: cred, Cloud: resolve.Clouds["public"], Transport: p.srv.Client(), EmulatorTransport: p.srv.Client(),
 				Emulators: Emulators{p.host(): true}, RetryDelay: time.Millisecond}
 			res := f.Fetch(context.Background(), []Reference{r})[0]
 			if res.Err == nil {
@@ -311,7 +311,7 @@ func TestEmulatorWithoutConsentGetsNoRequest(t *testing.T) {
 	p := newPosingEmulator(t, `Bearer `+tenantURL+`, resource="https://vault.azure.net"`)
 	cred := &countingCred{}
 	r, _ := ParseReference("keyvault://" + p.host() + "/db")
-	f := &Fetcher{Credential: cred, Cloud: resolve.Clouds["public"], Transport: p.srv.Client(),
+	f := &Fetcher{Credential: cred, Cloud: resolve.Clouds["public"], Transport: p.srv.Client(), EmulatorTransport: p.srv.Client(),
 		Emulators: Emulators{"localhost:1": true}}
 	e := f.Fetch(context.Background(), []Reference{r})[0].Err
 	if e == nil || !strings.Contains(e.Hint, "--keyvault-emulator "+p.host()) {
@@ -330,7 +330,7 @@ func TestConsentedEmulatorGetsTheVaultToken(t *testing.T) {
 		p := newPosingEmulator(t, `Bearer `+tenantURL+`, resource="`+aud+`"`)
 		cred := &countingCred{}
 		r, _ := ParseReference("keyvault://" + p.host() + "/db")
-		f := &Fetcher{Credential: cred, Cloud: resolve.Clouds[cloud], Transport: p.srv.Client(), Emulators: Emulators{p.host(): true}}
+		f := &Fetcher{Credential: cred, Cloud: resolve.Clouds[cloud], Transport: p.srv.Client(), EmulatorTransport: p.srv.Client(), Emulators: Emulators{p.host(): true}}
 		res := f.Fetch(context.Background(), []Reference{r})[0]
 		if res.Err != nil || res.Value.Reveal() != "emulated" {
 			t.Fatalf("%s: %v", cloud, res.Err)

@@ -39,6 +39,11 @@ type Fetcher struct {
 	// Transport replaces azcore's HTTP client; nil in production (the
 	// binary trusts a test CA through SSL_CERT_FILE).
 	Transport policy.Transporter
+	// EmulatorTransport, for tests only, replaces the loopback-only client
+	// of emulator vaults (emulatorClient). Transport never does: azexec's
+	// shared client would follow proxies and redirects and dial whatever a
+	// name resolves to.
+	EmulatorTransport policy.Transporter
 	// RetryDelay is the first back-off for a throttled or failed request
 	// that names no Retry-After (500ms if 0); tests shorten it.
 	RetryDelay time.Duration
@@ -184,6 +189,7 @@ func (f *Fetcher) newClient(r Reference) (*azsecrets.Client, error) {
 		if !f.Emulators.Allows(r) {
 			return nil, &NotConsentedError{Addr: r.EmulatorAddr()}
 		}
+		opts.Transport = f.EmulatorTransport
 		if opts.Transport == nil {
 			opts.Transport = emulatorClient(f.lookup)
 		}

@@ -43,7 +43,7 @@ func TestFetchNamesTheNetworkCause(t *testing.T) {
 			// context below ends the retries.
 			net := resolve.NewNetwork(time.Minute)
 			f := &Fetcher{Credential: &mintCredential{calls: map[string]int{}}, Cloud: resolve.Clouds["public"],
-				Transport: net.Transporter(), RetryDelay: 10 * time.Millisecond, Timeout: 20 * time.Second,
+				Transport: net.Transporter(), EmulatorTransport: net.Transporter(), RetryDelay: 10 * time.Millisecond, Timeout: 20 * time.Second,
 				Emulators: Emulators{c.host: true}} // loopback: an emulator the user named
 			r, err := ParseReference("keyvault://" + c.host + "/db")
 			if err != nil {

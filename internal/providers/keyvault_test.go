@@ -59,7 +59,7 @@ func newKVFixture(t *testing.T, opts fakeazure.Options, vaults ...string) *kvFix
 	}
 	cred := &mintCredential{s: s, client: "client-1", calls: map[string]int{}}
 	f := &Fetcher{Credential: cred, Cloud: resolve.Clouds["public"], ObjectID: s.ObjectID(s.Tenant(), "client-1"),
-		Transport: s.Client(), RetryDelay: 10 * time.Millisecond, Emulators: emulators}
+		Transport: s.Client(), EmulatorTransport: s.Client(), RetryDelay: 10 * time.Millisecond, Emulators: emulators}
 	return &kvFixture{s: s, cred: cred, f: f}
 }
 

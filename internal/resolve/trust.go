@@ -119,6 +119,8 @@ var fileIdentityVars = []string{
 // request could point them at ~/.ssh/id_ed25519.
 var fileReadVars = []string{
 	"AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_AUTH_LOCATION",
+	// Terraform's azurerm provider, given ARM_CLIENT_SECRET with --arm.
+	"ARM_CLIENT_CERTIFICATE_PATH", "ARM_OIDC_TOKEN_FILE_PATH",
 }
 
 // neverVars steer every credential the child holds, not only one an env
@@ -132,6 +134,10 @@ var neverVars = []string{
 	"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT",
 	"MSI_ENDPOINT", "MSI_SECRET",
 	"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+	// Where a CI job's OIDC request token, or Terraform's credentials
+	// (its cloud metadata names the login endpoint), are sent.
+	"ACTIONS_ID_TOKEN_REQUEST_URL", "SYSTEM_OIDCREQUESTURI", "ARM_OIDC_REQUEST_URL",
+	"ARM_METADATA_HOSTNAME", "ARM_MSI_ENDPOINT",
 }
 
 // steeringVars decide where one service principal's secret is sent: the

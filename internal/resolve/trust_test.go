@@ -23,7 +23,7 @@ func TestCheckEnvFilesRefusesSteering(t *testing.T) {
 	// principal returned.
 	names := append(append(append(SteeringVars(), FileReadVars()...), NeverVars()...),
 		"HTTPS_PROXY", "https_proxy", "Https_Proxy", "HTTP_PROXY", "ALL_PROXY", "no_proxy", "FTP_PROXY",
-		"AZEXEC_AUTH_FILE", "AZEXEC_IDENTITY", "azexec_keyvault_emulator", "azure_authority_host", "Identity_Endpoint")
+		"AZEXEC_AUTH_FILE", "AZEXEC_IDENTITY", "azexec_keyvault_emulator", "azure_authority_host", "Identity_Endpoint", "ARM_METADATA_HOSTNAME", "arm_oidc_token_file_path")
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			vals := fv(".env", "APP_NAME=demo", name+"=https://login.attacker.example/")
