@@ -57,8 +57,10 @@ func TestAzexecSecretsNeverReachChildren(t *testing.T) {
 			return setup{env: f.env(), args: []string{"--identity", "cli", "--inject", "auto"}, az: azEnv}
 		}},
 		{"auto/env file", func(t *testing.T, f *fake) setup {
-			// An env file is no way in either.
-			file := f.writeFile(t, "app.env", "APP=1\nAZEXEC_KEYRING_PASSWORD=from-a-file\n")
+			// An env file is no way in either: one that sets it is refused
+			// (TestAttackEnvFileRedirects); one that does not changes
+			// nothing.
+			file := f.writeFile(t, "app.env", "APP=1\n")
 			return setup{env: f.env(f.newSP().env()...), args: []string{"--env-file", file}}
 		}},
 	}

@@ -92,7 +92,7 @@ func TestTokenCredentials(t *testing.T) {
 		az := f.writeFakeAz(t, "")
 		got := whoami(t, f.env(append(f.newSP().env(), "AZURE_TOKEN_CREDENTIALS=dev")...))
 		want{source: "cli", kind: "Azure CLI login", tenant: az.tenant, client: az.client, object: az.objectID(),
-			attempts: "env:skipped auth-file:skipped workload:skipped managed:skipped cli:ok"}.check(t, f, got)
+			attempts: "env:skipped auth-file:skipped workload:skipped github:skipped pipelines:skipped managed:skipped cli:ok"}.check(t, f, got)
 		// The service principal is listed, with why it was not used.
 		if a := got.Attempts[0]; a.Reason != "excluded by AZURE_TOKEN_CREDENTIALS=dev" {
 			t.Errorf("env skipped for %q", a.Reason)
@@ -104,7 +104,7 @@ func TestTokenCredentials(t *testing.T) {
 		az := f.writeFakeAz(t, "")
 		got := whoami(t, f.env(append(f.newSP().env(), "AZURE_TOKEN_CREDENTIALS=AzureCLICredential")...))
 		want{source: "cli", kind: "Azure CLI login", tenant: az.tenant, client: az.client, object: az.objectID(),
-			attempts: "env:skipped auth-file:skipped workload:skipped managed:skipped cli:ok"}.check(t, f, got)
+			attempts: "env:skipped auth-file:skipped workload:skipped github:skipped pipelines:skipped managed:skipped cli:ok"}.check(t, f, got)
 	})
 	t.Run("--identity wins over dev", func(t *testing.T) {
 		t.Parallel()
