@@ -103,15 +103,10 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 		l.Debug("env file read", "file", f, "variables", len(vars))
 	}
 	// Every program azexec starts gets its environment from s.env: drop
-	// azexec's own secrets from it once, here, for every mode and command.
+	// azexec's own secrets (the keyring passphrase, a CI job's request
+	// credentials) from it once, here, for every mode and command.
 	if removed := inject.RemoveAzexecSecrets(s.env); len(removed) > 0 {
 		l.Debug("azexec's own secrets kept from the child", "removed", removed)
-	}
-	// The CI job's own request credentials stay with azexec, in every
-	// mode and command: a child holding them could mint federated tokens
-	// of its own for as long as the job runs (docs/ci.md).
-	if removed := inject.RemoveJobCredentials(s.env); len(removed) > 0 {
-		l.Debug("job request credentials kept from the child", "removed", removed)
 	}
 	for _, check := range checks {
 		if err := check(s); err != nil {

@@ -299,11 +299,8 @@ var bootstrapSecrets = []string{
 	"ARM_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_CERTIFICATE_PASSWORD", "ARM_OIDC_TOKEN", "ARM_OIDC_TOKEN_FILE_PATH",
 	"MSI_ENDPOINT", "MSI_SECRET", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT",
 	"IMDS_ENDPOINT", "AZURE_TOKEN_CREDENTIALS",
-	// Short-lived, but they let the child mint federated tokens of its own.
-	"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL", "ARM_OIDC_REQUEST_TOKEN", "ARM_OIDC_REQUEST_URL",
-	"SYSTEM_ACCESSTOKEN",
-	// azexec's own secrets (AlwaysRemoved) are removed in every mode, and
-	// here too.
+	// azexec's own secrets (AlwaysRemoved: the keyring passphrase, a CI
+	// job's request credentials) are removed in every mode, and here too.
 }
 
 // RemoveBootstrapSecrets deletes every variable that carries a long-lived
