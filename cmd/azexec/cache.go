@@ -107,7 +107,7 @@ func cacheTargets(store *profile.Store, g globalOptions) ([]cacheTarget, []profi
 }
 
 func runCacheList(io streams, o cacheOptions) error {
-	store, err := newStore(io, o.globals, func(string) {})
+	store, err := newStore(io, o.globals, io.errLog.Add)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func ownerOf(name string, ps []profile.Profile) string {
 }
 
 func runCacheClear(io streams, o cacheOptions) error {
-	store, err := newStore(io, o.globals, func(string) {})
+	store, err := newStore(io, o.globals, io.errLog.Add)
 	if err != nil {
 		return err
 	}

@@ -229,7 +229,7 @@ func checkProfileIDs(p profile.Profile) error {
 }
 
 func runProfileAdd(ctx context.Context, io streams, o profileAddOptions) error {
-	store, err := newStore(io, o.globals, func(string) {})
+	store, err := newStore(io, o.globals, io.errLog.Add)
 	if err != nil {
 		return err
 	}
@@ -267,6 +267,9 @@ func readProfileSecret(io streams, p profile.Profile) (profile.Secret, error) {
 	if err != nil {
 		return "", err
 	}
+	// Should Entra echo the proof request in an error, the scrubber masks
+	// it.
+	io.errLog.Add(secret.Reveal())
 	if p.CertificatePath == "" {
 		return secret, nil
 	}
@@ -335,7 +338,7 @@ func profileListCommand(io streams) *cli.Command {
 }
 
 func runProfileList(io streams, o profileListOptions) error {
-	store, err := newStore(io, o.globals, func(string) {})
+	store, err := newStore(io, o.globals, io.errLog.Add)
 	if err != nil {
 		return err
 	}
@@ -396,7 +399,7 @@ func profileShowCommand(io streams) *cli.Command {
 }
 
 func runProfileShow(io streams, o profileNameOptions) error {
-	store, err := newStore(io, o.globals, func(string) {})
+	store, err := newStore(io, o.globals, io.errLog.Add)
 	if err != nil {
 		return err
 	}
@@ -465,7 +468,7 @@ func profileRemoveCommand(io streams) *cli.Command {
 }
 
 func runProfileRemove(io streams, o profileNameOptions) error {
-	store, err := newStore(io, o.globals, func(string) {})
+	store, err := newStore(io, o.globals, io.errLog.Add)
 	if err != nil {
 		return err
 	}
@@ -502,7 +505,7 @@ func profileRotateCommand(io streams) *cli.Command {
 }
 
 func runProfileRotate(io streams, o profileNameOptions) error {
-	store, err := newStore(io, o.globals, func(string) {})
+	store, err := newStore(io, o.globals, io.errLog.Add)
 	if err != nil {
 		return err
 	}
