@@ -123,7 +123,9 @@ func openSession(ctx context.Context, io streams, g globalOptions, checks ...fun
 		l.Debug("no identity resolved: nothing needs one")
 		return s, nil
 	}
-	chain := &resolve.Chain{Sources: sources, OnSecret: scrub.Add, Cache: s.tokenCache(g)}
+	// Each source gets the chain's own 30 s, or all of a longer --timeout,
+	// which resolveWithin applies to the chain as a whole.
+	chain := &resolve.Chain{Sources: sources, OnSecret: scrub.Add, Cache: s.tokenCache(g), Timeout: max(g.Timeout, 30*time.Second)}
 	s.id, s.attempts, err = resolveWithin(ctx, g.Timeout, chain, cfg)
 	if err != nil {
 		s.close()
