@@ -24,16 +24,21 @@ type claims struct {
 // empty claims, never an error: the identity was proven either way.
 func parseClaims(token string) claims {
 	var c claims
+	if raw, ok := jwtPayload(token); ok {
+		_ = json.Unmarshal(raw, &c)
+	}
+	return c
+}
+
+// jwtPayload returns the decoded payload of a JWT, unverified, or false
+// for anything that is not three base64url parts.
+func jwtPayload(token string) ([]byte, bool) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return c
+		return nil, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return c
-	}
-	_ = json.Unmarshal(raw, &c)
-	return c
+	return raw, err == nil
 }
 
 func (c claims) clientID() string {

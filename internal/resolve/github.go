@@ -2,7 +2,6 @@ package resolve
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -243,12 +242,8 @@ type jwtClaims struct {
 
 func parseJWTClaims(tok string) jwtClaims {
 	var c jwtClaims
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return c
-	}
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
+	b, ok := jwtPayload(tok)
+	if !ok {
 		return c
 	}
 	var raw struct {
