@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/azexec/azexec/internal/atomicfile"
 	"github.com/azexec/azexec/internal/fail"
 )
 
@@ -254,39 +255,13 @@ func ConvertKubeconfigFile(path string, o KubeconfigOptions) (backup string, don
 		return "", nil, fail.New(fail.Usage, "kubeconfig %q: %s", path, pathErrText(err)).Wrap(err)
 	}
 	backup = path + KubeconfigBackupSuffix
-	if err := writeFileAtomic(backup, data, 0o600); err != nil {
+	if err := atomicfile.Write(backup, "."+filepath.Base(backup)+".tmp-*", data, 0o600); err != nil {
 		return "", nil, fail.New(fail.Usage, "cannot write the backup %q: %s", backup, pathErrText(err)).Wrap(err)
 	}
-	if err := writeFileAtomic(path, out, info.Mode().Perm()); err != nil {
+	if err := atomicfile.Write(path, "."+filepath.Base(path)+".tmp-*", out, info.Mode().Perm()); err != nil {
 		return "", nil, fail.New(fail.Usage, "cannot write kubeconfig %q: %s", path, pathErrText(err)).Wrap(err)
 	}
 	return backup, done, nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it over path, so that a reader sees the old or the new file, never half.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // pathErrText is an error's text without the path, which the caller quotes.
