@@ -49,6 +49,10 @@ type globalOptions struct {
 	// ServiceConnection is the Azure Pipelines service connection id
 	// (the pipelines source).
 	ServiceConnection string
+	// profileApplied is set once withProfileDefaults has read the
+	// profile's defaults, so that the wrapper and its session read the
+	// config file once between them.
+	profileApplied bool
 }
 
 // globalFlags returns fresh flag values: urfave/cli keeps state in them, so

@@ -225,7 +225,7 @@ func readStdinSecret(r io.Reader, what string) (string, error) {
 // inject mode where the command line and the AZEXEC_* variables give none.
 // An unknown profile is a usage error here, before anything else runs.
 func withProfileDefaults(g globalOptions) (globalOptions, error) {
-	if g.Profile == "" {
+	if g.Profile == "" || g.profileApplied {
 		return g, nil
 	}
 	if err := profile.CheckName(g.Profile); err != nil {
@@ -248,6 +248,7 @@ func withProfileDefaults(g globalOptions) (globalOptions, error) {
 	if len(g.EnvFiles) == 0 {
 		g.EnvFiles = p.EnvFiles
 	}
+	g.profileApplied = true
 	return g, nil
 }
 
