@@ -186,23 +186,28 @@ func serveUntilSignal(ctx context.Context, io streams, g globalOptions) error {
 		return err
 	}
 	defer s.close()
-	intr.setPhase("starting the identity endpoint")
-	e, err := startEndpoint(s, g)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	// Listen for the stop signals before the sign-in's watcher lets go,
-	// so that none falls between the two.
+	// From here INT and TERM stop the server cleanly: listen for them
+	// before the sign-in's watcher lets go, so that none falls between
+	// the two, and before --print tells anyone the server is up.
 	stop, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	if err := intr.handOff(); err != nil {
 		return err
 	}
+	// The variables are printed last, once the server says where it is.
+	place := *g.endpoint
+	g.endpoint = &endpointPlace{listener: place.listener, advertise: place.advertise}
+	e, err := startEndpoint(s, g)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
 	fmt.Fprintf(io.errLog, "azexec: serving tokens for %s (%s, client %s) at %s until SIGINT or SIGTERM\n",
 		s.id.Source, s.id.Kind, s.id.ClientID, e.URL())
-	if g.endpoint.print == "" {
+	if place.print == "" {
 		fmt.Fprintf(io.errLog, "azexec: the secret is not shown; give clients their variables with azexec serve -- COMMAND, or --print env|docker|json\n")
+	} else if err := printEndpoint(place.out, place.print, e.Vars()); err != nil {
+		return err
 	}
 	<-stop.Done()
 	s.log.Info("stopping the identity endpoint")
