@@ -135,7 +135,7 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 			return runExec(c.Context, io, readGlobals(c), command)
 		},
 		Commands: []*cli.Command{whoamiCommand(io), envCommand(io), tokenCommand(io),
-			gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io),
+			serveCommand(io, command, hasCommand), gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io),
 			completionCommand(io), versionCommand(io), helpCommand(io)},
 	}
 	setUsageErrors(app.Commands)
