@@ -10,9 +10,9 @@ import (
 // TestManagedEndpointByHostName is azexec as a container's entrypoint,
 // without the container: the identity endpoint the host serves is named by
 // a host name, not 127.0.0.1 (in a container it is host.containers.internal
-// or host.docker.internal). The outer azexec serves the endpoint; the inner
-// one, started with IDENTITY_ENDPOINT rewritten to the name localhost and a
-// Key Vault reference in its environment, must find the managed identity
+// or host.docker.internal). The outer azexec serves the endpoint under the
+// name localhost; the inner one, started with a Key Vault reference in its
+// environment, must find the managed identity
 // (App Service) there, resolve the reference with it, and leave
 // IDENTITY_ENDPOINT and IDENTITY_HEADER to the app for its own SDK.
 func TestManagedEndpointByHostName(t *testing.T) {
@@ -26,11 +26,8 @@ func TestManagedEndpointByHostName(t *testing.T) {
 	f.setSecret(t, "kv-name", "app-secret", "", value)
 	dump := filepath.Join(t.TempDir(), "env")
 	env := kvEnv(f, p, consent(host), "AZ="+azexecBin, "DUMP="+dump, "VAULT="+host)
-	inner := `
-IDENTITY_ENDPOINT=$(printf '%s' "$IDENTITY_ENDPOINT" | sed 's#//127\.0\.0\.1:#//localhost:#')
-export IDENTITY_ENDPOINT
-APP_SECRET="keyvault://$VAULT/app-secret" exec "$AZ" --log-level debug -- sh -c 'env -0 > "$DUMP"'`
-	r := runAzexecResult(t, env, "", "--inject", "endpoint", "--", "sh", "-c", inner)
+	inner := `APP_SECRET="keyvault://$VAULT/app-secret" exec "$AZ" --log-level debug -- sh -c 'env -0 > "$DUMP"'`
+	r := runAzexecResult(t, env, "", "serve", "--advertise", "localhost", "--", "sh", "-c", inner)
 	if r.code != 0 {
 		t.Fatalf("status %d:\n%s", r.code, r.stderr)
 	}

@@ -47,6 +47,9 @@ if command -v file >/dev/null 2>&1 && file "$ctx/azexec" | grep -q 'dynamically 
   exit 1
 fi
 cp "$ca" "$ctx/ca-certificates.crt"
+# The image runs as an unprivileged user: both must be readable by it.
+chmod 0755 "$ctx/azexec"
+chmod 0644 "$ctx/ca-certificates.crt"
 cp "$here/Containerfile" "$ctx/Containerfile"
 # podman must not look for a newer base (there is none: scratch); docker's
 # --pull is a yes/no flag and never pulls scratch anyway.
