@@ -124,8 +124,8 @@ func buildStatic(pkg, out string) error {
 
 // containerImages builds the two images of the test: the azexec image,
 // by contrib/image/build.sh as a user builds it (with the fake's CA as
-// its trust roots), and the app image on top of it, holding the Go SDK
-// client (tests/interop/gochild).
+// its trust roots), and the app image, which copies azexec from it and
+// holds the Go SDK client (tests/interop/gochild).
 func containerImages(t *testing.T, pm *privatePodman, caFile string) (azexecImage, appImage string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -154,7 +154,14 @@ func containerImages(t *testing.T, pm *privatePodman, caFile string) (azexecImag
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("contrib/image/build.sh: %v\n%s", err, out)
 	}
-	containerfile := "FROM " + azexecImage + "\nCOPY app /app\n"
+	// The app's image takes azexec as docs/containers.md tells users to
+	// put it into their own: COPY --from the azexec image.
+	containerfile := "FROM scratch\n" +
+		"COPY --from=" + azexecImage + " /azexec /azexec\n" +
+		"COPY --from=" + azexecImage + " /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt\n" +
+		"COPY app /app\n" +
+		"USER 65532:65532\n" +
+		"ENTRYPOINT [\"/azexec\", \"--\"]\n"
 	if err := os.WriteFile(filepath.Join(dir, "Containerfile"), []byte(containerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
