@@ -26,8 +26,9 @@ func pidNamespace(t *testing.T) []string {
 	return prefix
 }
 
-// TestPID1ReapsOrphans runs a supervising azexec as PID 1 of a PID
-// namespace, as a container's entrypoint. The child double-forks a burst
+// TestPID1ReapsOrphans runs a supervising azexec (--supervise, --inject
+// endpoint, serve with COMMAND) as PID 1 of a PID namespace, as a
+// container's entrypoint. The child double-forks a burst
 // of processes that outlive their parents, so the kernel makes them
 // azexec's; once they exit, none may stay a zombie, and azexec must still
 // exit with the child's own status, which a reaper that waited for any
@@ -50,7 +51,7 @@ echo "azexec-pid=$PPID"
 sleep 1.5
 echo "zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | grep -c ') Z ')"
 exit 7`
-	for _, flags := range [][]string{{"--supervise"}, {"--inject", "endpoint"}} {
+	for _, flags := range [][]string{{"--supervise"}, {"--inject", "endpoint"}, {"serve"}} {
 		t.Run(strings.Join(flags, "_"), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 			defer cancel()
