@@ -212,8 +212,8 @@ func TestContainerPodman(t *testing.T) {
 		appImage, "/app", "https://"+host, "sdk-secret", "APP_SECRET")
 	env := kvEnv(f, p, pm.env...)
 	r := runAzexecResult(t, env, "", slices.Concat([]string{"serve", "--advertise", "host.containers.internal", "--"}, run)...)
-	if r.code != 0 {
-		t.Fatalf("azexec serve -- podman run: status %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	if r.code != 0 { // the configuration is checked all the same
+		t.Errorf("azexec serve -- podman run: status %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
 		fmt.Sprintf("go-child: env APP_SECRET: %d characters, sha256 %x\n", len(refValue), sha256.Sum256([]byte(refValue))),
