@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,17 @@ func TestPidfdNames(t *testing.T) {
 			t.Errorf("pidfdNames(%d) = %v, want %v", pid, got, want)
 		}
 	}
+}
+
+// FuzzPidfdNames: any fdinfo text is read without a panic, and a match
+// is only ever on a field that is the PID's decimal form.
+func FuzzPidfdNames(f *testing.F) {
+	f.Add("Pid:\t4242\nNSpid:\t4242\t17\n", 17)
+	f.Add("NSpid:\n", 0)
+	f.Add("Pid:", -1)
+	f.Fuzz(func(t *testing.T, fdinfo string, pid int) {
+		if pidfdNames(fdinfo, pid) && !strings.Contains(fdinfo, strconv.Itoa(pid)) {
+			t.Errorf("pidfdNames(%q, %d) matched a PID the text does not hold", fdinfo, pid)
+		}
+	})
 }
