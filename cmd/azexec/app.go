@@ -135,7 +135,8 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 			return runExec(c.Context, io, readGlobals(c), command)
 		},
 		Commands: []*cli.Command{whoamiCommand(io), envCommand(io), tokenCommand(io),
-			gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io), webhookCommand(io), installCommand(),
+			serveCommand(io, command, hasCommand), gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io),
+			webhookCommand(io), installCommand(),
 			completionCommand(io), versionCommand(io), helpCommand(io)},
 	}
 	setUsageErrors(app.Commands)
