@@ -134,7 +134,7 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 			}
 			return runExec(c.Context, io, readGlobals(c), command)
 		},
-		Commands: []*cli.Command{whoamiCommand(io), envCommand(io), tokenCommand(io),
+		Commands: []*cli.Command{whoamiCommand(io), envCommand(io), injectCommand(io), tokenCommand(io),
 			gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io),
 			completionCommand(io), versionCommand(io), helpCommand(io)},
 	}
