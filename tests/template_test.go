@@ -219,3 +219,31 @@ func TestInjectRefusesAFileGitWouldCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestExampleAppSettingsTemplate renders examples/appsettings.tmpl.json,
+// its vault swapped for the fake's, and reads each value back with jq.
+func TestExampleAppSettingsTemplate(t *testing.T) {
+	t.Parallel()
+	sc := newTemplateScenario(t)
+	src, err := os.ReadFile("../examples/appsettings.tmpl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(strings.ReplaceAll(string(src), "my-app-vault.vault.azure.net", sc.host), "my-app-vault", sc.host)
+	want := map[string]string{".ConnectionStrings.Default": awkward("sql"), ".Smtp.Password": awkward("smtp"), ".Stripe.ApiKey": awkward("stripe")}
+	sc.f.setSecret(t, "kv-tpl", "sql-connection-string", "", want[".ConnectionStrings.Default"])
+	sc.f.setSecret(t, "kv-tpl", "smtp-password", "", want[".Smtp.Password"])
+	sc.f.setSecret(t, "kv-tpl", "stripe-api-key", "", want[".Stripe.ApiKey"])
+	p := sc.f.homeSP()
+	want[".AzureAd.ClientId"] = p.client
+	tmpl := sc.f.writeFile(t, "appsettings.tmpl.json", text)
+	stdout, stderr, code := runAzexec(t, kvEnv(sc.f, p, consent(sc.host)), "", "inject", "-i", tmpl)
+	if code != 0 {
+		t.Fatalf("status %d\n%s", code, stderr)
+	}
+	for path, v := range want {
+		if got := jqRaw(t, stdout, path); got != v {
+			t.Errorf("%s = %q, want %q", path, got, v)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "token", EnvVars: []string{"AZEXEC_TOKEN"},
 			Usage: "give COMMAND an access token in `VAR=SCOPE` (an alias such as arm or ossrdbms, a resource or a scope; repeatable)"},
 		&cli.StringSliceFlag{Name: "file", EnvVars: []string{"AZEXEC_FILE"},
-			Usage: "render the template `VAR=TEMPLATE` into a sealed in-memory file and give COMMAND its path (/dev/fd/N) in VAR " +
+			Usage: "as `VAR=TEMPLATE`: render TEMPLATE into a sealed in-memory file and give COMMAND its path (/dev/fd/N) in VAR " +
 				"(repeatable; AZEXEC_FILE: comma-separated); see azexec inject --help for the template syntax"},
 		&cli.StringSliceFlag{Name: "allow-scope", EnvVars: []string{"AZEXEC_ALLOW_SCOPE"},
 			Usage: "with --inject endpoint, serve only these `SCOPE`s (repeatable); anything else gets 403"},
