@@ -34,6 +34,9 @@ type tokenCache struct {
 	cred azcore.TokenCredential
 	log  hclog.Logger
 	now  func() time.Time
+	// ahead, minServe and retry are refreshAhead, minServe and retryAfter,
+	// shortened by tests.
+	ahead, minServe, retry time.Duration
 	// ctx bounds every upstream request and background renewal; cancelled
 	// by close.
 	ctx    context.Context
@@ -54,7 +57,8 @@ type cacheEntry struct {
 
 func newTokenCache(cred azcore.TokenCredential, log hclog.Logger) *tokenCache {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &tokenCache{cred: cred, log: log, now: time.Now, ctx: ctx, cancel: cancel, entries: map[string]*cacheEntry{}}
+	return &tokenCache{cred: cred, log: log, now: time.Now, ahead: refreshAhead, minServe: minServe, retry: retryAfter,
+		ctx: ctx, cancel: cancel, entries: map[string]*cacheEntry{}}
 }
 
 // get returns scope's token and whether the cache answered. A request
@@ -81,7 +85,7 @@ func (c *tokenCache) cached(scope string) (azcore.AccessToken, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[scope]
-	if !ok || !c.now().Add(minServe).Before(e.token.ExpiresOn) {
+	if !ok || !c.now().Add(c.minServe).Before(e.token.ExpiresOn) {
 		return azcore.AccessToken{}, false
 	}
 	e.used = true
@@ -111,7 +115,7 @@ func (c *tokenCache) store(scope string, tok azcore.AccessToken, fetched time.Ti
 	if c.closed {
 		return
 	}
-	at := tok.ExpiresOn.Add(-refreshAhead)
+	at := tok.ExpiresOn.Add(-c.ahead)
 	if half := fetched.Add(tok.ExpiresOn.Sub(fetched) / 2); at.Before(half) {
 		at = half
 	}
@@ -119,7 +123,7 @@ func (c *tokenCache) store(scope string, tok azcore.AccessToken, fetched time.Ti
 		old.timer.Stop()
 	}
 	e := &cacheEntry{token: tok, refreshAt: at}
-	e.timer = time.AfterFunc(max(at.Sub(c.now()), retryAfter), func() { c.renew(scope, e) })
+	e.timer = time.AfterFunc(max(at.Sub(c.now()), c.retry), func() { c.renew(scope, e) })
 	c.entries[scope] = e
 }
 
@@ -143,7 +147,7 @@ func (c *tokenCache) renew(scope string, e *cacheEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.closed && c.entries[scope] == e && c.now().Before(e.token.ExpiresOn) {
-		e.timer = time.AfterFunc(retryAfter, func() { c.renew(scope, e) })
+		e.timer = time.AfterFunc(c.retry, func() { c.renew(scope, e) })
 	}
 }
 
