@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -39,7 +41,7 @@ func sharedRegistry(t *testing.T) *testRegistry {
 	t.Helper()
 	regOnce.Do(func() {
 		r := &testRegistry{user: "puller", pass: "pw-" + randomHex(8)}
-		inner := registry.New()
+		inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			if strings.Contains(req.URL.Path, "/private/") {
 				u, p, ok := req.BasicAuth()
