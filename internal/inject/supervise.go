@@ -12,43 +12,14 @@ import (
 )
 
 // supervise starts the child in azexec's own process group, forwards
-// signals to it until it exits (see forwarder) and returns its status.
-func supervise(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 1, fmt.Errorf("command %q not started: %w", c.Argv[0], err)
+// signals to it until it exits (see forwarder) and returns its status: a
+// Child that is never restarted.
+func supervise(ctx context.Context, c Command, opts RunOptions, log hclog.Logger) (int, error) {
+	ch, status, err := StartChild(ctx, c, ChildOptions{Logger: log, Grace: opts.KillDelay, BeforeStart: opts.BeforeStart})
+	if err != nil {
+		return status, err
 	}
-	cmd := command(ctx, path, c, opts)
-	fwd := listen(log)
-	defer fwd.stop()
-	if err := beforeStart(opts); err != nil {
-		return 1, err // signals queued for the child die with fwd
-	}
-	if err := cmd.Start(); err != nil {
-		return startFailure(c.Argv[0], err)
-	}
-	fwd.start(cmd.Process)
-	waitErr := cmd.Wait()
-	fwd.stop()
-	status := stateStatus(cmd.ProcessState)
-	log.Debug("command exited", "command", c.Argv[0], "status", status)
-	return status, waitError(ctx, c.Argv[0], waitErr, log)
-}
-
-// command builds the exec.Cmd. Path is already resolved, so os/exec does
-// no lookup on azexec's own PATH.
-func command(ctx context.Context, path string, c Command, opts RunOptions) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, path)
-	cmd.Args = c.Argv
-	cmd.Env = c.Env
-	cmd.Dir = c.Dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	cmd.ExtraFiles = c.ExtraFiles
-	cmd.Cancel = func() error { return cmd.Process.Signal(cancelSignal) }
-	cmd.WaitDelay = opts.KillDelay
-	if cmd.WaitDelay <= 0 {
-		cmd.WaitDelay = DefaultKillDelay
-	}
-	return cmd
+	return ch.Wait()
 }
 
 // waitError turns what Wait said, beyond the exit status, into Run's error:
@@ -119,15 +90,16 @@ func listen(log hclog.Logger) *forwarder {
 	return f
 }
 
-// start relays caught signals to p until stop.
-func (f *forwarder) start(p *os.Process) {
+// start relays caught signals through deliver (to the child's current
+// process) until stop.
+func (f *forwarder) start(deliver func(os.Signal) error) {
 	f.started = true
 	go func() {
 		defer close(f.finished)
 		for {
 			select {
 			case s := <-f.sigs:
-				f.relay(p, s)
+				f.relay(deliver, s)
 			case <-f.done:
 				return
 			}
@@ -136,13 +108,13 @@ func (f *forwarder) start(p *os.Process) {
 }
 
 // relay passes one signal on, unless the terminal already delivered it.
-func (f *forwarder) relay(p *os.Process, s os.Signal) {
+func (f *forwarder) relay(deliver func(os.Signal) error, s os.Signal) {
 	if terminalSignals[s] && inTerminalForeground() {
 		f.log.Debug("not forwarding signal: the terminal sent it to the command too", "signal", s.String())
 		return
 	}
 	f.log.Debug("forwarding signal", "signal", s.String())
-	if err := p.Signal(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := deliver(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		f.log.Warn("forwarding signal failed", "signal", s.String(), "error", err.Error())
 	}
 }
