@@ -54,6 +54,12 @@ type Fetcher struct {
 	// lookup resolves emulator host names (the system resolver if nil);
 	// tests make names resolve where they want.
 	lookup lookupFunc
+
+	// clients are the vaults' clients, kept across calls of Fetch: each
+	// remembers its vault's challenge, so that a Fetcher used again (the
+	// --watch polls) asks each vault without a token only once.
+	mu      sync.Mutex
+	clients map[string]vaultClient
 }
 
 // Result is the outcome of one reference: its secret and the version
@@ -75,20 +81,34 @@ func (f *Fetcher) Fetch(ctx context.Context, refs []Reference) []Result {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout())
 	defer cancel()
 	keys, unique := f.dedupe(refs)
-	clients := make(map[string]vaultClient)
-	for _, r := range unique {
-		u := r.VaultURL(f.Cloud)
-		if _, ok := clients[u]; !ok {
-			c, err := f.newClient(r)
-			clients[u] = vaultClient{c, err}
-		}
-	}
-	byKey := f.fetchAll(ctx, unique, clients)
+	byKey := f.fetchAll(ctx, unique, f.vaultClients(unique))
 	out := make([]Result, len(refs))
 	for i, k := range keys {
 		out[i] = byKey[k]
 	}
 	return out
+}
+
+// vaultClients returns the client of every vault refs name, building those
+// not built by an earlier call.
+func (f *Fetcher) vaultClients(refs []Reference) map[string]vaultClient {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.clients == nil {
+		f.clients = make(map[string]vaultClient)
+	}
+	clients := make(map[string]vaultClient)
+	for _, r := range refs {
+		u := r.VaultURL(f.Cloud)
+		vc, ok := f.clients[u]
+		if !ok {
+			c, err := f.newClient(r)
+			vc = vaultClient{c, err}
+			f.clients[u] = vc
+		}
+		clients[u] = vc
+	}
+	return clients
 }
 
 // dedupe returns each reference's key, and the distinct references in
