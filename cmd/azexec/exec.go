@@ -39,6 +39,10 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	if err := checkInjectMode(g); err != nil {
 		return err
 	}
+	w, err := watchPlan(g)
+	if err != nil {
+		return err
+	}
 	if _, err := parseTokenFlags(resolve.Clouds["public"], g.Tokens); err != nil {
 		return err // syntax errors before any network call
 	}
@@ -48,6 +52,7 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	}
 	defer s.close()
 	intr.setPhase("fetching secrets")
+	before := s.env.Clone() // the references unresolved: --watch resolves again from here
 	refs, err := fetchAll(ctx, s, g, needsSubscription(injectModeFor(g.Inject, s.id)))
 	if err != nil {
 		return err
@@ -59,19 +64,28 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	}
 	defer h.close()
 	subscriptionForOtherModes(s, g, h.mode)
-	replace := replaceProcess && !g.Supervise && !h.supervise
+	replace := replaceProcess && !g.Supervise && !h.supervise && !w.on // --watch stays COMMAND's parent
 	cmd := inject.Command{Argv: command, Stdin: io.in, Stdout: io.out, Stderr: io.errOut, ExtraFiles: h.files}
 	if h.afterMode != nil {
 		h.afterMode(&cmd, replace)
 	}
 	// In CI, the runner learns to hide what COMMAND received, should it
 	// print it.
-	if err := newCIMasker(s.trusted, io.errOut).mask(secretValues(s.env, refs, tokenVars(g.Tokens))...); err != nil {
+	ci := newCIMasker(s.trusted, io.errOut)
+	if err := ci.mask(secretValues(s.env, refs, tokenVars(g.Tokens))...); err != nil {
 		return err
 	}
 	s.markUntrusted()
 	cmd.Env = s.env.Environ()
-	s.log.Debug("starting command", "command", command[0], "replace", replace, "inject", h.mode)
+	s.log.Debug("starting command", "command", command[0], "replace", replace, "inject", h.mode, "watch", w.on)
+	if w.on {
+		wt, err := newWatcher(s, g, w, before, s.env, refs, cmd)
+		if err != nil {
+			return err
+		}
+		wt.newValues = append(wt.newValues, ci.mask)
+		return wt.run(ctx, intr.handOff)
+	}
 	// handOff runs just before COMMAND starts: a signal caught until then
 	// stops the run; any later one is COMMAND's.
 	status, err := inject.Run(ctx, cmd, inject.RunOptions{Replace: replace, Logger: s.log, BeforeStart: intr.handOff})

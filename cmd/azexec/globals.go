@@ -46,6 +46,14 @@ type globalOptions struct {
 	NoCache        bool
 	InjectSet      bool // --inject or AZEXEC_INJECT given: a profile's default does not apply
 
+	// --watch (watchflags.go, watch.go): Watch is the flag as given,
+	// WatchExtras the other watch options set, which need it.
+	Watch       watchSetting
+	WatchSignal string
+	WatchGrace  time.Duration
+	WatchReload string
+	WatchExtras []string
+
 	// ServiceConnection is the Azure Pipelines service connection id
 	// (the pipelines source).
 	ServiceConnection string
@@ -58,7 +66,7 @@ type globalOptions struct {
 // globalFlags returns fresh flag values: urfave/cli keeps state in them, so
 // the app and every subcommand need their own.
 func globalFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "identity", Value: "auto", EnvVars: []string{"AZEXEC_IDENTITY"},
 			Usage: "identity source: auto, env, auth-file, workload, github, pipelines, managed, cli or azd"},
 		&cli.StringFlag{Name: "cloud", Value: "public", EnvVars: []string{"AZEXEC_CLOUD"},
@@ -99,13 +107,14 @@ func globalFlags() []cli.Flag {
 			Usage: "neither read nor write access tokens in the keyring's token cache"},
 		&cli.BoolFlag{Name: "supervise", EnvVars: []string{"AZEXEC_SUPERVISE"},
 			Usage: "keep azexec as COMMAND's parent (forwarding signals) instead of replacing itself with COMMAND"},
-	}
+	}, watchFlags()...)
 }
 
 // childOnly are the global flags that only shape COMMAND's environment.
 var childOnly = map[string]bool{
 	"inject": true, "arm": true, "token": true, "allow-scope": true,
 	"concurrency": true, "keyvault-emulator": true, "supervise": true,
+	"watch": true, "watch-signal": true, "watch-grace": true, "watch-reload": true,
 }
 
 // identityFlags are the global flags that matter to a command that only
@@ -134,7 +143,7 @@ func readGlobals(c *cli.Context) globalOptions {
 		return c
 	}
 	str := func(name string) string { return setAt(name).String(name) }
-	return globalOptions{
+	g := globalOptions{
 		Identity:  str("identity"),
 		Cloud:     str("cloud"),
 		CloudSet:  setAt("cloud").IsSet("cloud"),
@@ -163,6 +172,8 @@ func readGlobals(c *cli.Context) globalOptions {
 
 		ServiceConnection: str("service-connection"),
 	}
+	readWatch(c, &g, setAt)
+	return g
 }
 
 // slice gathers a repeatable flag from every level that set it, outermost

@@ -29,6 +29,8 @@ type resolvedRef struct {
 	VaultURL string `json:"vaultUrl"`
 	Secret   string `json:"secret"`
 	Version  string `json:"version"`
+	// ref is the parsed reference, for --watch.
+	ref providers.Reference
 }
 
 // resolveReferences replaces every Key Vault reference in the session's
@@ -38,6 +40,13 @@ type resolvedRef struct {
 // fetched concurrently; all or nothing: if one fails, the environment is
 // left as it was and the error lists every failure (exit 4).
 func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]resolvedRef, error) {
+	return resolveReferencesIn(ctx, s, g, s.env, nil)
+}
+
+// resolveReferencesIn is resolveReferences for env, with f when it is
+// given (--watch keeps one Fetcher, and so each vault's client, for the
+// whole run).
+func resolveReferencesIn(ctx context.Context, s *session, g globalOptions, env *inject.Env, f *providers.Fetcher) ([]resolvedRef, error) {
 	if err := checkFetchOptions(g); err != nil {
 		return nil, err
 	}
@@ -45,12 +54,13 @@ func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]reso
 	if err != nil {
 		return nil, err
 	}
-	refs, err := findReferences(s.env, emulators)
+	refs, err := findReferences(env, emulators)
 	if err != nil || len(refs) == 0 {
 		return nil, err
 	}
-	f := &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID,
-		Concurrency: g.Concurrency, Timeout: g.Timeout, Transport: s.network.Transporter(), Emulators: emulators}
+	if f == nil {
+		f = newFetcher(s, g, emulators)
+	}
 	s.log.Debug("resolving key vault references", "references", len(refs), "concurrency", g.Concurrency, "timeout", g.Timeout)
 	start := time.Now()
 	all := make([]providers.Reference, len(refs))
@@ -66,14 +76,21 @@ func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]reso
 	}
 	resolved := make([]resolvedRef, len(refs))
 	for i, r := range refs {
-		s.env.Set(r.variable, results[i].Value.Reveal(), r.origin)
+		env.Set(r.variable, results[i].Value.Reveal(), r.origin)
 		resolved[i] = resolvedRef{Variable: r.variable, Origin: r.origin.String(), Vault: r.ref.Vault(),
-			VaultURL: r.ref.VaultURL(s.id.Cloud), Secret: r.ref.Secret, Version: results[i].Version}
+			VaultURL: r.ref.VaultURL(s.id.Cloud), Secret: r.ref.Secret, Version: results[i].Version, ref: r.ref}
 		s.log.Debug("key vault reference resolved", "variable", r.variable, "origin", resolved[i].Origin,
 			"vault", resolved[i].Vault, "secret", r.ref.Secret, "version", results[i].Version)
 	}
 	s.log.Info("key vault references resolved", "references", len(refs), "elapsed", time.Since(start).Round(time.Millisecond))
 	return resolved, nil
+}
+
+// newFetcher is the Key Vault fetcher of the session's identity, with the
+// fetch options and the emulators the user consented to.
+func newFetcher(s *session, g globalOptions, emulators providers.Emulators) *providers.Fetcher {
+	return &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID,
+		Concurrency: g.Concurrency, Timeout: g.Timeout, Transport: s.network.Transporter(), Emulators: emulators}
 }
 
 // checkReferences is an openSession check: every reference's syntax, its
