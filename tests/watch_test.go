@@ -33,10 +33,11 @@ const watchMinimum = "AZEXEC_TEST_WATCH_MINIMUM=1s"
 const watchTimeout = 3 * time.Minute
 
 // startsScript is COMMAND: it appends "start PID VALUE" to $LOG when it
-// starts (VALUE is $WATCHED, so the test reads which value it was given),
+// starts, once its traps are set (VALUE is $WATCHED, so the test reads
+// which value it was given),
 // "hup PID" on SIGHUP, exits 0 on SIGTERM and 7 on SIGUSR1.
-const startsScript = `echo "start $$ $WATCHED" >> "$LOG"; trap 'echo "hup $$" >> "$LOG"' HUP; ` +
-	`trap 'exit 0' TERM; trap 'exit 7' USR1; while :; do sleep 0.05; done`
+const startsScript = `trap 'echo "hup $$" >> "$LOG"' HUP; trap 'exit 0' TERM; trap 'exit 7' USR1; ` +
+	`echo "start $$ $WATCHED" >> "$LOG"; while :; do sleep 0.05; done`
 
 // watchRun is one azexec --watch running in the background.
 type watchRun struct {

@@ -18,10 +18,11 @@ import (
 // Child with its status, and is never restarted; the forwarder keeps
 // relaying to whichever process is current.
 
-// genScript appends "start $GEN" to the log file when it starts and
+// genScript appends "start $GEN" to the log file when it starts (after its
+// traps are set, so a line in the log means it is ready for signals) and
 // "stop $GEN" when it gets the stop signal, then waits. USR1 makes it exit 7.
-const genScript = `echo "start $GEN" >> "$LOG"; trap 'echo "stop $GEN" >> "$LOG"; exit 0' TERM; ` +
-	`trap 'exit 7' USR1; while :; do sleep 0.02; done`
+const genScript = `trap 'echo "stop $GEN" >> "$LOG"; exit 0' TERM; trap 'exit 7' USR1; ` +
+	`echo "start $GEN" >> "$LOG"; while :; do sleep 0.02; done`
 
 func genCommand(t *testing.T, log, gen, script string) Command {
 	return Command{Argv: []string{"sh", "-c", script}, Env: append(shEnv(t), "LOG="+log, "GEN="+gen)}
@@ -73,7 +74,7 @@ func TestChildRestart(t *testing.T) {
 
 func TestChildRestartKillsAfterGrace(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "log")
-	stubborn := `echo "start $GEN" >> "$LOG"; trap '' TERM; while :; do sleep 0.02; done`
+	stubborn := `trap '' TERM; echo "start $GEN" >> "$LOG"; while :; do sleep 0.02; done`
 	ch, _, err := StartChild(context.Background(), genCommand(t, log, "1", stubborn),
 		ChildOptions{Grace: 200 * time.Millisecond})
 	if err != nil {
@@ -92,7 +93,7 @@ func TestChildRestartKillsAfterGrace(t *testing.T) {
 
 func TestChildStopSignal(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "log")
-	onHUP := `echo "start $GEN" >> "$LOG"; trap 'echo "hup $GEN" >> "$LOG"; exit 0' HUP; while :; do sleep 0.02; done`
+	onHUP := `trap 'echo "hup $GEN" >> "$LOG"; exit 0' HUP; echo "start $GEN" >> "$LOG"; while :; do sleep 0.02; done`
 	ch, _, err := StartChild(context.Background(), genCommand(t, log, "1", onHUP), ChildOptions{StopSignal: syscall.SIGHUP})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +159,7 @@ func TestChildRestartNotFound(t *testing.T) {
 // supervisor) after a restart: the new child must get it.
 func TestChildForwarderSurvivesRestart(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "log")
-	onUSR2 := `echo "start $GEN" >> "$LOG"; trap 'echo "usr2 $GEN" >> "$LOG"; exit 0' USR2; while :; do sleep 0.02; done`
+	onUSR2 := `trap 'echo "usr2 $GEN" >> "$LOG"; exit 0' USR2; echo "start $GEN" >> "$LOG"; while :; do sleep 0.02; done`
 	ch, _, err := StartChild(context.Background(), genCommand(t, log, "1", onUSR2), ChildOptions{})
 	if err != nil {
 		t.Fatal(err)
