@@ -99,6 +99,7 @@ EXAMPLES:
    azexec -- go run .                    run with whatever identity the chain finds
    azexec --identity cli whoami          show who the Azure CLI login is
    azexec --env-file .env -- make deploy
+   azexec --env-file .env --watch -- npm run dev   restart the dev server when a secret it uses rotates
    azexec --inject endpoint -- node server.js
    azexec --inject none --token PGPASSWORD=ossrdbms -- psql "host=db.postgres.database.azure.com ..."
    AZEXEC_LOG_LEVEL=debug azexec -- env  see every decision (never a value)
