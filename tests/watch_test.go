@@ -32,12 +32,12 @@ const watchMinimum = "AZEXEC_TEST_WATCH_MINIMUM=1s"
 // hang, not an assertion on speed.
 const watchTimeout = 3 * time.Minute
 
-// startsScript is COMMAND: it appends "start PID VALUE" to $LOG when it
-// starts, once its traps are set (VALUE is $WATCHED, so the test reads
-// which value it was given),
-// "hup PID" on SIGHUP, exits 0 on SIGTERM and 7 on SIGUSR1.
-const startsScript = `trap 'echo "hup $$" >> "$LOG"' HUP; trap 'exit 0' TERM; trap 'exit 7' USR1; ` +
-	`echo "start $$ $WATCHED" >> "$LOG"; while :; do sleep 0.05; done`
+// startsScript is COMMAND: it appends "start PID VALUE FILE" to $LOG when
+// it starts, once its traps are set (VALUE is $WATCHED and FILE the
+// content of the --file $CONF, so the test reads what it was given), and
+// "hup PID FILE" on SIGHUP; it exits 0 on SIGTERM and 7 on SIGUSR1.
+const startsScript = `trap 'echo "hup $$ ${CONF:+$(cat "$CONF")}" >> "$LOG"' HUP; trap 'exit 0' TERM; trap 'exit 7' USR1; ` +
+	`echo "start $$ $WATCHED ${CONF:+$(cat "$CONF")}" >> "$LOG"; while :; do sleep 0.05; done`
 
 // watchRun is one azexec --watch running in the background.
 type watchRun struct {
@@ -91,8 +91,8 @@ func (r *watchRun) lines(prefix string) []string {
 	var out []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), prefix) {
-			out = append(out, sc.Text())
+		if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, prefix) {
+			out = append(out, l)
 		}
 	}
 	return out
@@ -146,6 +146,13 @@ type watchScenario struct {
 	values  []string // every secret value, for the leak search
 	pinned  string   // the pinned version
 	current string   // WATCHED's value at start
+}
+
+// conf is the --file flag of the scenario: CONF holds the current value
+// of the watched secret, through a template of its own.
+func (sc *watchScenario) conf(t *testing.T) string {
+	t.Helper()
+	return "CONF=" + sc.f.writeFile(t, "conf.tmpl", "{{ keyvault://"+sc.host+"/watched }}")
 }
 
 func newWatchScenario(t *testing.T, extra ...string) *watchScenario {
@@ -219,21 +226,21 @@ func checkLogClean(t *testing.T, f *fake, stderr string, values []string) {
 func TestWatchRestartsOnRotation(t *testing.T) {
 	t.Parallel()
 	sc := newWatchScenario(t)
-	r := startWatch(t, sc.env, "--watch=30s", "--log-level", "trace")
+	r := startWatch(t, sc.env, "--watch=30s", "--file", sc.conf(t), "--log-level", "trace")
 	first := r.starts(1)
-	if !strings.HasSuffix(first[0], " "+sc.current) {
-		t.Fatalf("COMMAND did not get the secret's value at start")
+	if !strings.HasSuffix(first[0], " "+sc.current+" "+sc.current) {
+		t.Fatalf("COMMAND did not get the secret's value at start, in its variable and its --file")
 	}
 	rotated := sc.rotate(t, "watched")
 	starts := r.starts(2)
-	if !strings.HasSuffix(starts[1], " "+rotated) {
-		t.Errorf("the restarted COMMAND did not get the rotated value")
+	if !strings.HasSuffix(starts[1], " "+rotated+" "+rotated) {
+		t.Errorf("the restarted COMMAND did not get the rotated value, in its variable and its --file")
 	}
 	if n := strings.Count(r.stderr.String(), "COMMAND restarted with the rotated secrets"); n != 1 {
 		t.Errorf("%d restarts logged, want 1", n)
 	}
 	if line := logLine(r.stderr.String(), "COMMAND restarted"); !strings.Contains(line, "[INFO]") ||
-		!strings.Contains(line, `WATCHED (vault \"`+sc.host+`\", secret \"watched\")`) {
+		!strings.Contains(line, `WATCHED,`) || !strings.Contains(line, `conf.tmpl:1:4 (vault \"`+sc.host+`\", secret \"watched\")`) {
 		t.Errorf("the restart is not logged at info naming the rotated reference: %s", line)
 	}
 	if code := r.stop(syscall.SIGUSR1); code != 7 {
@@ -305,22 +312,24 @@ func TestWatchFailedResolutionKeepsCommand(t *testing.T) {
 	checkLogClean(t, sc.f, r.stderr.String(), sc.values)
 }
 
-// TestWatchReloadSignals: with --watch-reload HUP, a rotation sends
-// COMMAND one SIGHUP and does not restart it.
+// TestWatchReloadSignals: with --watch-reload HUP, a rotation rewrites
+// the --file in place (the same /dev/fd/N of the same process reads the
+// new value), sends COMMAND one SIGHUP, and does not restart it.
 func TestWatchReloadSignals(t *testing.T) {
 	t.Parallel()
 	sc := newWatchScenario(t, watchMinimum)
-	r := startWatch(t, sc.env, "--watch=1s", "--watch-reload", "HUP", "--log-level", "trace")
+	r := startWatch(t, sc.env, "--watch=1s", "--watch-reload", "HUP", "--file", sc.conf(t), "--log-level", "trace")
 	first := r.starts(1)
-	sc.rotate(t, "watched")
+	rotated := sc.rotate(t, "watched")
 	r.waitFor("the reload signal", func() bool { return len(r.lines("hup ")) >= 1 })
 	// Give further rounds the chance to signal again: they must not, as
 	// the new version is now the one azexec knows.
 	polls := sc.reads("watched")
 	r.waitFor("two more polling rounds", func() bool { return sc.reads("watched") >= polls+2 })
 	pid := strings.Fields(first[0])[1]
-	if hups := r.lines("hup "); len(hups) != 1 || hups[0] != "hup "+pid {
-		t.Errorf("COMMAND logged %q, want exactly one SIGHUP to the first process (pid %s)", hups, pid)
+	if hups := r.lines("hup "); len(hups) != 1 || hups[0] != "hup "+pid+" "+rotated {
+		t.Errorf("COMMAND logged %d SIGHUP lines, want exactly one, to the first process (pid %s), "+
+			"reading the rotated value from its --file", len(hups), pid)
 	}
 	if n := len(r.lines("start ")); n != 1 {
 		t.Errorf("COMMAND started %d times, want once: --watch-reload does not restart", n)
@@ -344,6 +353,7 @@ func TestWatchUsage(t *testing.T) {
 		{[]string{"--watch", "--watch-reload", "15"}, "unknown signal"},
 		{[]string{"--watch", "--watch-grace", "0s"}, "--watch-grace must be positive"},
 		{[]string{"--watch-reload", "HUP"}, "--watch-reload needs --watch"},
+		{[]string{"--watch", "--watch-reload", "HUP"}, "there are none"},
 	} {
 		_, stderr, code := runAzexec(t, env, "", append(c.args, "--", "true")...)
 		if code != 2 || !strings.Contains(stderr, c.want) {

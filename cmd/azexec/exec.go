@@ -46,7 +46,11 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	if _, err := parseTokenFlags(resolve.Clouds["public"], g.Tokens); err != nil {
 		return err // syntax errors before any network call
 	}
-	s, err := openSession(ctx, io, g, checkReferences(g))
+	files, err := parseFileFlags(g.Files)
+	if err != nil {
+		return err // every template parsed before any network call
+	}
+	s, err := openSession(ctx, io, g, withTemplates(files.templates()), checkReferences(g))
 	if err != nil {
 		return err
 	}
@@ -63,6 +67,10 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 		return err
 	}
 	defer h.close()
+	// Files stay unsealed under --watch, which rewrites them in place.
+	if err := files.handOver(s, h, !w.on); err != nil {
+		return err
+	}
 	subscriptionForOtherModes(s, g, h.mode)
 	replace := replaceProcess && !g.Supervise && !h.supervise && !w.on // --watch stays COMMAND's parent
 	cmd := inject.Command{Argv: command, Stdin: io.in, Stdout: io.out, Stderr: io.errOut, ExtraFiles: h.files}
@@ -72,14 +80,14 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	// In CI, the runner learns to hide what COMMAND received, should it
 	// print it.
 	ci := newCIMasker(s.trusted, io.errOut)
-	if err := ci.mask(secretValues(s.env, refs, tokenVars(g.Tokens))...); err != nil {
+	if err := ci.mask(append(secretValues(s.env, refs, tokenVars(g.Tokens)), s.templateSecretValues()...)...); err != nil {
 		return err
 	}
 	s.markUntrusted()
 	cmd.Env = s.env.Environ()
 	s.log.Debug("starting command", "command", command[0], "replace", replace, "inject", h.mode, "watch", w.on)
 	if w.on {
-		wt, err := newWatcher(s, g, w, before, s.env, refs, cmd)
+		wt, err := newWatcher(s, g, w, before, s.env, resolution{vars: refs, files: s.templateRefs, fileSecrets: s.templateSecrets}, cmd, files)
 		if err != nil {
 			return err
 		}

@@ -13,11 +13,22 @@ import (
 	"github.com/azexec/azexec/internal/providers"
 )
 
-// pendingRef is one variable whose value is a Key Vault reference.
+// pendingRef is one variable whose value is a Key Vault reference, or one
+// reference a template names (variable empty, at is its FILE:LINE:COLUMN).
 type pendingRef struct {
 	variable string
 	origin   inject.Origin
+	at       string
 	ref      providers.Reference
+}
+
+// where names the reference for messages: the variable and its origin,
+// or the template position.
+func (r pendingRef) where() string {
+	if r.variable == "" {
+		return r.at
+	}
+	return r.variable + " (" + r.origin.String() + ")"
 }
 
 // resolvedRef is one reference resolved, as whoami --json and the debug
@@ -29,34 +40,60 @@ type resolvedRef struct {
 	VaultURL string `json:"vaultUrl"`
 	Secret   string `json:"secret"`
 	Version  string `json:"version"`
-	// ref is the parsed reference, for --watch.
+	// ref is the parsed reference, and at a template reference's
+	// FILE:LINE:COLUMN (Variable is then empty), for --watch.
 	ref providers.Reference
+	at  string
 }
 
 // resolveReferences replaces every Key Vault reference in the session's
-// environment by its secret, keeping each variable's origin. Every
-// reference is parsed and checked before the first request, and all
-// syntax errors are reported together (exit 2). Then the secrets are
-// fetched concurrently; all or nothing: if one fails, the environment is
-// left as it was and the error lists every failure (exit 4).
+// environment by its secret, keeping each variable's origin, and keeps the
+// values of the templates' references for rendering. Every reference is
+// parsed and checked before the first request, and all syntax errors are
+// reported together (exit 2). Then the secrets are fetched concurrently;
+// all or nothing: if one fails, the environment is left as it was and the
+// error lists every failure (exit 4).
 func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]resolvedRef, error) {
-	return resolveReferencesIn(ctx, s, g, s.env, nil)
-}
-
-// resolveReferencesIn is resolveReferences for env, with f when it is
-// given (--watch keeps one Fetcher, and so each vault's client, for the
-// whole run).
-func resolveReferencesIn(ctx context.Context, s *session, g globalOptions, env *inject.Env, f *providers.Fetcher) ([]resolvedRef, error) {
-	if err := checkFetchOptions(g); err != nil {
-		return nil, err
-	}
-	emulators, err := keyVaultEmulators(g)
+	res, err := resolveReferencesIn(ctx, s, g, s.env, nil)
 	if err != nil {
 		return nil, err
 	}
+	for r, v := range res.fileSecrets {
+		s.setTemplateSecret(r, v)
+	}
+	s.templateRefs = res.files
+	return res.vars, nil
+}
+
+// resolution is what one resolution read: the variables' references (whose
+// values it set in the environment), the templates' references, and the
+// templates' values by reference.
+type resolution struct {
+	vars, files []resolvedRef
+	fileSecrets map[providers.Reference]string
+}
+
+// resolveReferencesIn resolves the references of env and of the session's
+// templates, setting env's variables; f, when given, is the fetcher to use
+// (--watch keeps one, and so each vault's client, for the whole run).
+func resolveReferencesIn(ctx context.Context, s *session, g globalOptions, env *inject.Env, f *providers.Fetcher) (resolution, error) {
+	if err := checkFetchOptions(g); err != nil {
+		return resolution{}, err
+	}
+	emulators, err := keyVaultEmulators(g)
+	if err != nil {
+		return resolution{}, err
+	}
 	refs, err := findReferences(env, emulators)
-	if err != nil || len(refs) == 0 {
-		return nil, err
+	if err != nil {
+		return resolution{}, err
+	}
+	fileRefs, err := templateReferences(s.templates, emulators)
+	if err != nil {
+		return resolution{}, err
+	}
+	if refs = append(refs, fileRefs...); len(refs) == 0 {
+		return resolution{}, nil
 	}
 	if f == nil {
 		f = newFetcher(s, g, emulators)
@@ -72,18 +109,30 @@ func resolveReferencesIn(ctx context.Context, s *session, g globalOptions, env *
 		s.scrub.Add(res.Value.Reveal()) // before anything else is logged
 	}
 	if err := fetchFailures(refs, results); err != nil {
-		return nil, err
+		return resolution{}, err
 	}
-	resolved := make([]resolvedRef, len(refs))
+	var res resolution
 	for i, r := range refs {
-		env.Set(r.variable, results[i].Value.Reveal(), r.origin)
-		resolved[i] = resolvedRef{Variable: r.variable, Origin: r.origin.String(), Vault: r.ref.Vault(),
+		rr := resolvedRef{Variable: r.variable, Origin: r.origin.String(), Vault: r.ref.Vault(),
 			VaultURL: r.ref.VaultURL(s.id.Cloud), Secret: r.ref.Secret, Version: results[i].Version, ref: r.ref}
-		s.log.Debug("key vault reference resolved", "variable", r.variable, "origin", resolved[i].Origin,
-			"vault", resolved[i].Vault, "secret", r.ref.Secret, "version", results[i].Version)
+		if r.variable == "" {
+			if res.fileSecrets == nil {
+				res.fileSecrets = make(map[providers.Reference]string)
+			}
+			res.fileSecrets[r.ref] = results[i].Value.Reveal()
+			rr.Origin, rr.at = "", r.at
+			res.files = append(res.files, rr)
+			s.log.Debug("key vault reference resolved", "template", r.at, "vault", r.ref.Vault(),
+				"secret", r.ref.Secret, "version", results[i].Version)
+			continue
+		}
+		env.Set(r.variable, results[i].Value.Reveal(), r.origin)
+		res.vars = append(res.vars, rr)
+		s.log.Debug("key vault reference resolved", "variable", r.variable, "origin", rr.Origin,
+			"vault", rr.Vault, "secret", r.ref.Secret, "version", results[i].Version)
 	}
 	s.log.Info("key vault references resolved", "references", len(refs), "elapsed", time.Since(start).Round(time.Millisecond))
-	return resolved, nil
+	return res, nil
 }
 
 // newFetcher is the Key Vault fetcher of the session's identity, with the
@@ -105,7 +154,10 @@ func checkReferences(g globalOptions) func(*session) error {
 		if err != nil {
 			return err
 		}
-		_, err = findReferences(s.env, emulators)
+		if _, err = findReferences(s.env, emulators); err != nil {
+			return err
+		}
+		_, err = templateReferences(s.templates, emulators)
 		return err
 	}
 }
@@ -171,7 +223,7 @@ func unnamedEmulators(refs []pendingRef, emulators providers.Emulators) error {
 			continue
 		}
 		addr := r.ref.EmulatorAddr()
-		problems = append(problems, fmt.Sprintf("%s (%s): vault %q", r.variable, r.origin.String(), r.ref.Host))
+		problems = append(problems, fmt.Sprintf("%s: vault %q", r.where(), r.ref.Host))
 		if !slices.Contains(addrs, addr) {
 			addrs = append(addrs, addr)
 		}
@@ -218,14 +270,14 @@ func fetchFailures(refs []pendingRef, results []providers.Result) error {
 	var problems, hints []string
 	for i, r := range refs {
 		e := results[i].Err
-		if e == nil && strings.IndexByte(results[i].Value.Reveal(), 0) >= 0 {
+		if e == nil && r.variable != "" && strings.IndexByte(results[i].Value.Reveal(), 0) >= 0 {
 			e = &providers.FetchError{Ref: r.ref, Status: 200, Reason: "the secret holds a NUL byte",
 				Hint: "an environment variable cannot hold a NUL byte: store the secret encoded (base64)"}
 		}
 		if e == nil {
 			continue
 		}
-		problems = append(problems, r.variable+" ("+r.origin.String()+"): "+e.Error())
+		problems = append(problems, r.where()+": "+e.Error())
 		hints = append(hints, e.Hint)
 	}
 	if len(problems) == 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/azexec/azexec/internal/inject"
 	"github.com/azexec/azexec/internal/providers"
+	"github.com/azexec/azexec/internal/template"
 	"github.com/azexec/azexec/internal/watch"
 )
 
@@ -33,23 +34,20 @@ type watcher struct {
 	// which each resolution starts from; env is what COMMAND runs with.
 	before *inject.Env
 	env    *inject.Env
-	refs   []resolvedRef
 	tokens []tokenRequest
 	cmd    inject.Command
+	files  childFiles
 	fetch  *providers.Fetcher
 	poll   *watch.Poller
 	// newValues learns every value a new resolution brings before COMMAND
 	// gets it: the scrubber, the CI runner's masking, and any output
 	// masking added to the run.
 	newValues []func(values ...string) error
-	// rewrite, when set, renders the --file files again in place from the
-	// new environment (--watch-reload, and before a restart).
-	rewrite func(env *inject.Env) error
 }
 
 // newWatcher prepares --watch for a run whose references were resolved
-// from before into env.
-func newWatcher(s *session, g globalOptions, w watchOptions, before, env *inject.Env, refs []resolvedRef, cmd inject.Command) (*watcher, error) {
+// (res) from before into env, with the --file files handed over.
+func newWatcher(s *session, g globalOptions, w watchOptions, before, env *inject.Env, res resolution, cmd inject.Command, files childFiles) (*watcher, error) {
 	emulators, err := keyVaultEmulators(g)
 	if err != nil {
 		return nil, err
@@ -58,17 +56,21 @@ func newWatcher(s *session, g globalOptions, w watchOptions, before, env *inject
 	if err != nil {
 		return nil, err
 	}
-	wt := &watcher{s: s, g: g, w: w, before: before, env: env, refs: refs, tokens: tokens, cmd: cmd,
+	wt := &watcher{s: s, g: g, w: w, before: before, env: env, tokens: tokens, cmd: cmd, files: files,
 		fetch: newFetcher(s, g, emulators)}
-	wt.poll = wt.poller(refs)
+	wt.poll = wt.poller(res)
 	return wt, nil
 }
 
-// poller watches the unpinned references among refs at the versions read.
-func (wt *watcher) poller(refs []resolvedRef) *watch.Poller {
-	watched := make([]watch.Watched, 0, len(refs))
-	for _, r := range refs {
+// poller watches the unpinned references of res at the versions read: a
+// variable's by its name, a template's by its FILE:LINE:COLUMN.
+func (wt *watcher) poller(res resolution) *watch.Poller {
+	watched := make([]watch.Watched, 0, len(res.vars)+len(res.files))
+	for _, r := range res.vars {
 		watched = append(watched, watch.Watched{Ref: r.ref, Version: r.Version, Variables: []string{r.Variable}})
+	}
+	for _, r := range res.files {
+		watched = append(watched, watch.Watched{Ref: r.ref, Version: r.Version, Variables: []string{r.at}})
 	}
 	check := func(ctx context.Context, refs []providers.Reference) []providers.Result {
 		results := wt.fetch.Fetch(ctx, refs)
@@ -164,7 +166,7 @@ func (wt *watcher) apply(ctx context.Context, child *inject.Child, changed []wat
 	log := wt.s.log
 	names := describeChanges(changed)
 	log.Info("secrets rotated; resolving every reference again", "references", names)
-	env, refs, err := wt.resolveAgain(ctx)
+	env, res, err := wt.resolveAgain(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return inject.ErrExited
@@ -173,21 +175,21 @@ func (wt *watcher) apply(ctx context.Context, child *inject.Child, changed []wat
 			"references", names, "error", err.Error())
 		return nil
 	}
-	if err := wt.announce(env, refs); err != nil {
+	if err := wt.announce(env, res); err != nil {
 		return err
 	}
-	if wt.rewrite != nil {
-		if err := wt.rewrite(env); err != nil {
-			log.Warn("secrets rotated, but the --file files could not be rendered again: COMMAND keeps running with the values it has",
-				"references", names, "error", err.Error())
-			return nil
-		}
+	// The files first (rendered all before any is rewritten), then the
+	// signal or the restart: COMMAND reads the new content either way.
+	if err := wt.files.rerender(template.Values{Secrets: res.fileSecrets, Env: env}); err != nil {
+		log.Warn("secrets rotated, but the --file files could not be rendered again: COMMAND keeps running with the values it has",
+			"references", names, "error", err.Error())
+		return nil
 	}
-	wt.poll = wt.poller(refs)
+	wt.poll = wt.poller(res)
 	if wt.w.reload != nil {
 		return wt.reload(child, names, env)
 	}
-	wt.env, wt.refs = env, refs
+	wt.env = env
 	wt.cmd.Env = env.Environ()
 	if err := child.Restart(wt.cmd); err != nil {
 		return err
@@ -222,33 +224,36 @@ func (wt *watcher) reload(child *inject.Child, names []string, env *inject.Env) 
 // unresolved environment, all or nothing, and returns COMMAND's new
 // environment: the current one with each resolved variable replaced, so
 // that what the injection mode set stays as it is.
-func (wt *watcher) resolveAgain(ctx context.Context) (*inject.Env, []resolvedRef, error) {
+func (wt *watcher) resolveAgain(ctx context.Context) (*inject.Env, resolution, error) {
 	fresh := wt.before.Clone()
-	refs, err := resolveReferencesIn(ctx, wt.s, wt.g, fresh, wt.fetch)
+	res, err := resolveReferencesIn(ctx, wt.s, wt.g, fresh, wt.fetch)
 	if err != nil {
-		return nil, nil, err
+		return nil, res, err
 	}
 	var tokens []string
 	if len(wt.tokens) > 0 {
 		if tokens, err = fetchTokens(ctx, wt.s, wt.tokens); err != nil {
-			return nil, nil, err
+			return nil, res, err
 		}
 	}
 	env := wt.env.Clone()
-	for _, r := range refs {
+	for _, r := range res.vars {
 		v, _ := fresh.Get(r.Variable)
 		env.Set(r.Variable, v, fresh.Origin(r.Variable))
 	}
 	for i, t := range wt.tokens {
 		env.Set(t.name, tokens[i], inject.Origin{Kind: inject.OriginAzexec})
 	}
-	return env, refs, nil
+	return env, res, nil
 }
 
 // announce hands every value of the new resolution to newValues (the
 // scrubber already knows them), before COMMAND can print one.
-func (wt *watcher) announce(env *inject.Env, refs []resolvedRef) error {
-	values := secretValues(env, refs, tokenVars(wt.g.Tokens))
+func (wt *watcher) announce(env *inject.Env, res resolution) error {
+	values := secretValues(env, res.vars, tokenVars(wt.g.Tokens))
+	for _, v := range res.fileSecrets {
+		values = append(values, v)
+	}
 	for _, f := range wt.newValues {
 		if err := f(values...); err != nil {
 			return err

@@ -144,6 +144,10 @@ func watchPlan(g globalOptions) (watchOptions, error) {
 			return w, fail.New(fail.Usage, "--watch-reload %q: %v", g.WatchReload, err).
 				WithHint("use one of: %s; HUP is the usual reload signal", strings.Join(inject.SignalNames(), ", "))
 		}
+		if len(g.Files) == 0 {
+			return w, fail.New(fail.Usage, "--watch-reload rewrites the --file files, but there are none").
+				WithHint("add --file VAR=TEMPLATE for the configuration COMMAND reloads, or leave out --watch-reload to restart COMMAND")
+		}
 	}
 	return w, nil
 }

@@ -31,11 +31,17 @@ func TestWatchPlan(t *testing.T) {
 	if w, err := watchPlan(ok); err != nil || !w.on || w.reload != nil {
 		t.Errorf("watchPlan(%+v) = %+v, %v", ok, w, err)
 	}
+	reload := ok
+	reload.WatchReload, reload.Files = "sighup", []string{"CONF=app.tmpl"}
+	if w, err := watchPlan(reload); err != nil || w.reload == nil {
+		t.Errorf("watchPlan(%+v) = %+v, %v", reload, w, err)
+	}
 	for name, g := range map[string]globalOptions{
 		"too short":        {Watch: watchSetting{true, time.Second}, WatchSignal: "TERM", WatchGrace: time.Second},
 		"negative":         {Watch: watchSetting{true, -time.Minute}, WatchSignal: "TERM", WatchGrace: time.Second},
 		"bad signal":       {Watch: watchSetting{true, time.Minute}, WatchSignal: "15", WatchGrace: time.Second},
-		"bad reload":       {Watch: watchSetting{true, time.Minute}, WatchSignal: "TERM", WatchGrace: time.Second, WatchReload: "RELOAD"},
+		"bad reload":       {Watch: watchSetting{true, time.Minute}, WatchSignal: "TERM", WatchGrace: time.Second, WatchReload: "RELOAD", Files: []string{"C=t"}},
+		"reload, no file":  {Watch: watchSetting{true, time.Minute}, WatchSignal: "TERM", WatchGrace: time.Second, WatchReload: "HUP"},
 		"no grace":         {Watch: watchSetting{true, time.Minute}, WatchSignal: "TERM"},
 		"reload, no watch": {WatchExtras: []string{"watch-reload"}},
 	} {
