@@ -76,9 +76,22 @@ func startWatch(t *testing.T, env []string, args ...string) *watchRun {
 			_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
 			<-r.done
 		}
-		t.Logf("azexec stderr:\n%s", clip(r.stderr.String()))
+		t.Logf("azexec's own log lines (the SDK's trace left out):\n%s", ownLines(r.stderr.String()))
 	})
 	return r
+}
+
+// ownLines keeps azexec's own log lines, leaving out the Azure SDK's
+// (named azexec.sdk, with indented continuation lines).
+func ownLines(stderr string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(stderr, "\n") {
+		if l == "" || strings.HasPrefix(l, " ") || strings.Contains(l, " azexec.sdk:") {
+			continue
+		}
+		b.WriteString(l + "\n")
+	}
+	return clip(b.String())
 }
 
 // lines returns the lines COMMAND logged that start with prefix.

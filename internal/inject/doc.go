@@ -47,6 +47,12 @@
 // ignored (nohup) is left ignored for the child too. Forwarding stops when
 // the child exits.
 //
+// Supervision is a Child (child.go) that is never restarted; --watch
+// restarts one when a secret rotates. Each start has its own context, so
+// a restart is a cancel (the stop signal, a grace period, SIGKILL), the
+// forwarder outlives restarts and relays to whichever process is current,
+// and only a process that ends by itself ends the Child.
+//
 // # Exit statuses
 //
 // Run returns the status azexec should exit with, by the shell's rules:
