@@ -43,7 +43,13 @@ func (t *Template) Render(v Values) ([]byte, error) {
 			continue
 		}
 		for _, f := range p.ph.filters {
-			val = f(val)
+			if val, reason = f(val); reason != "" {
+				break
+			}
+		}
+		if reason != "" {
+			problems = append(problems, Problem{p.ph.pos, reason})
+			continue
 		}
 		out.WriteString(val)
 	}
@@ -69,13 +75,26 @@ func (ph *placeholder) value(v Values) (string, string) {
 	return val, ""
 }
 
-// filter quotes a value for a file type.
-type filter func(string) string
+// filter quotes a value for a file type, or says why it cannot (never
+// quoting the value).
+type filter func(string) (string, string)
 
 var filters = map[string]filter{
-	"json":   jsonString,
-	"yaml":   yamlString,
-	"base64": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+	"json":   textOnly("json", jsonString),
+	"yaml":   textOnly("yaml", yamlString),
+	"base64": func(s string) (string, string) { return base64.StdEncoding.EncodeToString([]byte(s)), "" },
+}
+
+// textOnly refuses a value that is not UTF-8: JSON and YAML are Unicode
+// text, so such a value would come back as other bytes. Key Vault secrets
+// are always text; a variable may not be.
+func textOnly(name string, f func(string) string) filter {
+	return func(s string) (string, string) {
+		if !utf8.ValidString(s) {
+			return "", "the value is not valid UTF-8, which | " + name + " cannot hold exactly: use | base64"
+		}
+		return f(s), ""
+	}
 }
 
 // jsonString is s as a JSON string, quotes included. HTML characters are
@@ -88,19 +107,14 @@ func jsonString(s string) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// yamlString is s as a YAML double-quoted scalar, quotes included: the
-// one YAML style in which any text, newlines and quotes included, fits on
-// one line with escapes. Invalid UTF-8 bytes become \xNN escapes, which
-// YAML reads back as the same code points, not the same bytes: YAML
-// text is Unicode.
+// yamlString is s (valid UTF-8) as a YAML double-quoted scalar, quotes
+// included: the one YAML style in which any text, newlines and quotes
+// included, fits on one line with escapes.
 func yamlString(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
+	for _, r := range s {
 		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case r == '"' || r == '\\':
 			b.WriteByte('\\')
 			b.WriteRune(r)
@@ -115,7 +129,6 @@ func yamlString(s string) string {
 		default:
 			b.WriteRune(r)
 		}
-		i += n
 	}
 	b.WriteByte('"')
 	return b.String()

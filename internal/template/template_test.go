@@ -165,3 +165,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// JSON and YAML are Unicode text: a value that is not UTF-8 would come
+// back as other bytes, so it is an error, and base64 still carries it.
+func TestTextFiltersRefuseInvalidUTF8(t *testing.T) {
+	tpl, err := Parse("t", []byte("{{ env:RAW | json }} {{ env:RAW | yaml }} {{ env:RAW | base64 | json }}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tpl.Render(Values{Env: mapEnv{"RAW": "a\xffb"}})
+	if err == nil || len(err.(*Error).Problems) != 2 || !strings.Contains(err.Error(), "t:1:4: the value is not valid UTF-8") {
+		t.Fatalf("err = %v", err)
+	}
+}
