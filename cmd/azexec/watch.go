@@ -39,6 +39,8 @@ type watcher struct {
 	files  childFiles
 	fetch  *providers.Fetcher
 	poll   *watch.Poller
+	// failing are the secrets whose last check failed, by description.
+	failing map[string]bool
 	// newValues learns every value a new resolution brings before COMMAND
 	// gets it: the scrubber, the CI runner's masking, and any output
 	// masking added to the run.
@@ -150,14 +152,34 @@ func (wt *watcher) round(ctx context.Context, child *inject.Child) error {
 	if ctx.Err() != nil {
 		return inject.ErrExited
 	}
-	for _, f := range failed {
-		wt.s.log.Debug("could not check a secret for rotation; trying again next round",
-			"references", describeWatched(f.Watched), "error", firstLine(f.Err.Error()))
-	}
+	wt.reportFailures(failed)
 	if len(changed) == 0 {
 		return nil
 	}
 	return wt.apply(ctx, child, changed)
+}
+
+// reportFailures logs the checks that failed: a warning when a secret
+// starts failing (its rotation would go unnoticed), debug while it goes on
+// failing, info when it is checked again.
+func (wt *watcher) reportFailures(failed []watch.Failure) {
+	now := make(map[string]bool, len(failed))
+	for _, f := range failed {
+		name := describeWatched(f.Watched)
+		now[name] = true
+		msg := "could not check a secret for rotation; trying again next round"
+		if wt.failing[name] {
+			wt.s.log.Debug(msg, "references", name, "error", firstLine(f.Err.Error()))
+			continue
+		}
+		wt.s.log.Warn(msg, "references", name, "error", firstLine(f.Err.Error()))
+	}
+	for name := range wt.failing {
+		if !now[name] {
+			wt.s.log.Info("a secret can be checked for rotation again", "references", name)
+		}
+	}
+	wt.failing = now
 }
 
 // apply resolves everything again after a rotation and restarts COMMAND
