@@ -38,6 +38,10 @@ type Child struct {
 	log    hclog.Logger
 	name   string
 	fwd    *forwarder
+	// orphans reaps orphaned processes when azexec is PID 1 or a
+	// subreaper (nil otherwise); end stops it and the forwarder once.
+	orphans *reaper
+	endOnce sync.Once
 
 	// mu guards cur and is held for the whole of a restart, so that a
 	// forwarded signal waits for the new process.
@@ -116,7 +120,17 @@ func StartChild(ctx context.Context, c Command, opts ChildOptions) (ch *Child, s
 	}
 	ch.cur = run
 	ch.fwd.start(ch.deliver)
+	ch.orphans = startReaper(run.cmd.Process.Pid, ch.log)
 	return ch, 0, nil
+}
+
+// end stops reaping (reaping once more what is left) and forwarding, once
+// the child has ended for good.
+func (ch *Child) end() {
+	ch.endOnce.Do(func() {
+		ch.orphans.stop()
+		ch.fwd.stop()
+	})
 }
 
 // start runs one process of c, found at path, with a context of its own.
@@ -162,7 +176,7 @@ func (ch *Child) Exited() <-chan struct{} { return ch.current().done }
 func (ch *Child) Wait() (status int, err error) {
 	run := ch.current()
 	<-run.done
-	ch.fwd.stop()
+	ch.end()
 	ch.log.Debug("command exited", "command", ch.name, "status", run.status)
 	return run.status, waitError(ch.parent, ch.name, run.err, ch.log)
 }
@@ -198,6 +212,7 @@ func (ch *Child) Restart(next Command) error {
 		return err
 	}
 	ch.cur = run
+	ch.orphans.setMain(run.cmd.Process.Pid)
 	return nil
 }
 
@@ -223,7 +238,7 @@ func (ch *Child) Stop() {
 	run := ch.current()
 	run.cancel()
 	<-run.done
-	ch.fwd.stop()
+	ch.end()
 }
 
 // deliver is the forwarder's target: the process current when the signal

@@ -13,7 +13,8 @@ import (
 
 // supervise starts the child in azexec's own process group, forwards
 // signals to it until it exits (see forwarder) and returns its status: a
-// Child that is never restarted.
+// Child that is never restarted. As PID 1 or a subreaper it also reaps the
+// orphans that come to it (reaper).
 func supervise(ctx context.Context, c Command, opts RunOptions, log hclog.Logger) (int, error) {
 	ch, status, err := StartChild(ctx, c, ChildOptions{Logger: log, Grace: opts.KillDelay, BeforeStart: opts.BeforeStart})
 	if err != nil {
