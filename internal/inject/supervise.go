@@ -13,7 +13,17 @@ import (
 
 // supervise starts the child in azexec's own process group, forwards
 // signals to it until it exits (see forwarder) and returns its status.
+// With opts.Mask it masks the child's output (masked.go).
 func supervise(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger) (int, error) {
+	if opts.Mask != nil {
+		return superviseMasked(ctx, path, c, opts, log)
+	}
+	return superviseWith(ctx, path, c, opts, log, nil)
+}
+
+// superviseWith is supervise; streams, when not nil, gives the child a
+// pseudo-terminal instead of some of c's streams (pty_unix.go).
+func superviseWith(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger, streams childStreams) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 1, fmt.Errorf("command %q not started: %w", c.Argv[0], err)
 	}
@@ -23,12 +33,24 @@ func supervise(ctx context.Context, path string, c Command, opts RunOptions, log
 	if err := beforeStart(opts); err != nil {
 		return 1, err // signals queued for the child die with fwd
 	}
+	if streams != nil {
+		if err := streams.prepare(cmd, fwd); err != nil {
+			return 1, err
+		}
+		defer streams.finish()
+	}
 	if err := cmd.Start(); err != nil {
 		return startFailure(c.Argv[0], err)
+	}
+	if streams != nil {
+		streams.started()
 	}
 	fwd.start(cmd.Process)
 	waitErr := cmd.Wait()
 	fwd.stop()
+	if streams != nil {
+		streams.finish()
+	}
 	status := stateStatus(cmd.ProcessState)
 	log.Debug("command exited", "command", c.Argv[0], "status", status)
 	return status, waitError(ctx, c.Argv[0], waitErr, log)
@@ -100,6 +122,12 @@ type forwarder struct {
 	log      hclog.Logger
 	started  bool
 	stopped  bool
+	// ownSession is set when the child runs in a session of its own, on a
+	// pseudo-terminal (pty_unix.go): no signal of azexec's terminal
+	// reaches it, so every one is forwarded; resize, when set, handles
+	// SIGWINCH instead (the kernel tells the child of the new size).
+	ownSession bool
+	resize     func()
 }
 
 // listen starts catching the forwarded signals before the child starts, so
@@ -137,7 +165,11 @@ func (f *forwarder) start(p *os.Process) {
 
 // relay passes one signal on, unless the terminal already delivered it.
 func (f *forwarder) relay(p *os.Process, s os.Signal) {
-	if terminalSignals[s] && inTerminalForeground() {
+	if f.resize != nil && s == winchSignal {
+		f.resize()
+		return
+	}
+	if terminalSignals[s] && !f.ownSession && inTerminalForeground() {
 		f.log.Debug("not forwarding signal: the terminal sent it to the command too", "signal", s.String())
 		return
 	}
