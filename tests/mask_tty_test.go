@@ -33,6 +33,9 @@ func startTmux(t *testing.T, env []string, script string) *tmuxSession {
 	if err != nil {
 		t.Skip("tmux is not installed (.ci/run installs it)")
 	}
+	if _, err := testenv.Lookup("less"); err != nil {
+		t.Skip("less is not installed (.ci/run installs it)")
+	}
 	s := &tmuxSession{t: t, tmux: tmux, sock: filepath.Join(t.TempDir(), "tmux.sock"), env: env}
 	s.run("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "sh "+script)
 	t.Cleanup(func() { _ = exec.Command(tmux, "-S", s.sock, "kill-server").Run() })

@@ -2,15 +2,12 @@ package inject
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/term"
-
-	"github.com/azexec/azexec/internal/mask"
 )
 
 // TerminalIdle is how long output to an interactive terminal may stay
@@ -44,25 +41,7 @@ func superviseMasked(ctx context.Context, path string, c Command, opts RunOption
 		}
 	}
 	log.Debug("masking the command's output through pipes", "values", opts.Mask.Len())
-	var writers []*mask.Writer
-	wrap := func(w io.Writer) io.Writer {
-		if w == nil {
-			return nil // the null device: nothing to mask
-		}
-		mw := opts.Mask.NewWriter(w, 0)
-		writers = append(writers, mw)
-		return mw
-	}
-	c.Stdout, c.Stderr = wrap(c.Stdout), wrap(c.Stderr)
-	status, err := superviseWith(ctx, path, c, opts, log, nil)
-	// os/exec has copied each pipe to its end (or given up after the kill
-	// delay): what is still held can no longer begin a value.
-	for _, w := range writers {
-		if ferr := w.Close(); ferr != nil {
-			log.Debug("writing the command's output failed", "error", ferr.Error())
-		}
-	}
-	return status, err
+	return superviseWith(ctx, path, c, opts, log, newMaskPipes(opts.Mask, log))
 }
 
 // isTerminal reports whether s is a file on a terminal.

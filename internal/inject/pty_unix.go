@@ -112,9 +112,6 @@ func (p *ptyStreams) prepare(cmd *exec.Cmd, fwd *forwarder) error {
 			}
 		}
 	}
-	if !p.onTTY[0] && p.c.Stdin != nil {
-		cmd.Stdin = p.c.Stdin
-	}
 	for i, w := range []*io.Writer{&cmd.Stdout, &cmd.Stderr} {
 		if !p.onTTY[i+1] && *w != nil {
 			mw := p.m.NewWriter(*w, 0)

@@ -21,8 +21,9 @@ func supervise(ctx context.Context, path string, c Command, opts RunOptions, log
 	return superviseWith(ctx, path, c, opts, log, nil)
 }
 
-// superviseWith is supervise; streams, when not nil, gives the child a
-// pseudo-terminal instead of some of c's streams (pty_unix.go).
+// superviseWith is supervise; streams, when not nil, gives the child
+// other streams than c's: masked pipes (maskpipes.go) or a pseudo-terminal
+// (pty_unix.go).
 func superviseWith(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger, streams childStreams) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 1, fmt.Errorf("command %q not started: %w", c.Argv[0], err)

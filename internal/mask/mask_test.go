@@ -385,7 +385,7 @@ func BenchmarkWriter(b *testing.B) {
 		values = append(values, randomString(r, 16+r.IntN(49)))
 	}
 	m := New(values...)
-	chunk := benchText(r, readSize)
+	chunk := benchText(r, 128<<10)
 	w := m.NewWriter(io.Discard, 0)
 	b.SetBytes(int64(len(chunk)))
 	b.ResetTimer()

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// readSize is the buffer ReadFrom reads a child's output into.
-const readSize = 128 << 10
+// readSize is the buffer ReadFrom reads a child's output into: a whole
+// pipe of 1 MiB (see inject.growPipe).
+const readSize = 1 << 20
 
 // Writer masks what is written to it and passes the rest to the
 // underlying writer, holding back only the bytes that could still begin a
