@@ -7,9 +7,12 @@ package tests
 
 import (
 	"encoding/base64"
+	"fmt"
+	mrand "math/rand/v2"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 const maskMarker = "<concealed by azexec>"
@@ -151,5 +154,60 @@ func TestMaskSignals(t *testing.T) {
 	r := signalChild(t, sc.env, true, []string{"--mask", "--", "sh", "-c", `echo ready $$; while :; do sleep 0.05; done`}, syscall.SIGTERM)
 	if r.code != 143 {
 		t.Errorf("untrapped TERM: status %d, want 143", r.code)
+	}
+}
+
+// TestMaskPropertyEndToEnd: random values from Key Vault, written by the
+// child as they are and encoded, among other output, cut at random points
+// into separate writes (some a moment apart, so that azexec reads them
+// apart): azexec prints exactly the other output with one marker for each
+// value, byte for byte, and none of the values in any form.
+func TestMaskPropertyEndToEnd(t *testing.T) {
+	t.Parallel()
+	f := startFake(t)
+	p := f.homeSP()
+	host := f.vaultHost(t, "kv-prop")
+	r := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	const valueChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
+	const fillerChars = " !#&()*,;:<>[]{}|" // in no value and no form of one
+	randomFrom := func(chars string, n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = chars[r.IntN(len(chars))]
+		}
+		return string(b)
+	}
+	env := kvEnv(f, p, consent(host))
+	var values []string
+	for i := range 3 {
+		v := randomFrom(valueChars, 6+r.IntN(40))
+		name := fmt.Sprintf("prop-%d", i)
+		f.setSecret(t, "kv-prop", name, "", v)
+		env = append(env, fmt.Sprintf("V%d=keyvault://%s/%s", i, host, name))
+		values = append(values, v)
+	}
+	var text, want strings.Builder
+	for range 20 {
+		filler := randomFrom(fillerChars, 1+r.IntN(30))
+		v := values[r.IntN(len(values))]
+		form := []string{v, base64.StdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))}[r.IntN(3)]
+		text.WriteString(filler + form)
+		want.WriteString(filler + maskMarker)
+	}
+	text.WriteString("\n")
+	want.WriteString("\n")
+	var script strings.Builder
+	s := text.String()
+	for len(s) > 0 {
+		n := min(len(s), 1+r.IntN(12))
+		fmt.Fprintf(&script, "printf '%%s' '%s'\n", s[:n])
+		if r.IntN(4) == 0 {
+			script.WriteString("sleep 0.02\n")
+		}
+		s = s[n:]
+	}
+	res := runAzexecResult(t, env, "", "--mask", "--", "sh", "-c", script.String())
+	if res.code != 0 || res.stdout != want.String() {
+		t.Fatalf("status %d\ngot  %q\nwant %q\nvalues %q", res.code, res.stdout, want.String(), values)
 	}
 }
