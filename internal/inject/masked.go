@@ -28,13 +28,15 @@ type childStreams interface {
 }
 
 // superviseMasked supervises the child with its output masked by
-// opts.Mask. When azexec's stdin or stdout is a terminal the child gets a
-// pseudo-terminal of its own, whose output azexec masks (pty_unix.go); its
-// other streams, like both streams when there is no terminal, are pipes
-// that azexec reads and masks, stdout and stderr apart, so that each keeps
-// its order and a reader still tells them apart.
+// opts.Mask. When azexec's stdout or stderr is a terminal the child gets a
+// pseudo-terminal of its own there, whose output azexec masks
+// (pty_unix.go); its other output streams, like both when there is no
+// terminal, are pipes that azexec reads and masks, stdout and stderr
+// apart, so that each keeps its order and a reader still tells them apart.
+// A terminal on stdin alone is left to the child as it is: whatever reads
+// azexec's output (`azexec -- make | less`) may be reading the keyboard.
 func superviseMasked(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger) (int, error) {
-	if isTerminal(c.Stdin) || isTerminal(c.Stdout) {
+	if isTerminal(c.Stdout) || isTerminal(c.Stderr) {
 		if pty, ok := newPTYStreams(c, opts.Mask, log); ok {
 			log.Debug("masking the command's output on a pseudo-terminal", "values", opts.Mask.Len())
 			return superviseWith(ctx, path, c, opts, log, pty)

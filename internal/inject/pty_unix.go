@@ -23,53 +23,60 @@ import (
 // learns of from the kernel when azexec resizes its terminal.
 var winchSignal os.Signal = syscall.SIGWINCH
 
-// ptyStreams gives the child a pseudo-terminal for each of its standard
-// streams that is a terminal for azexec, so that colours, progress bars,
+// ptyStreams gives the child a pseudo-terminal for each of its stdout and
+// stderr that is a terminal for azexec, so that colours, progress bars,
 // line editing and full-screen programs work as without azexec, while
 // everything the child writes to it passes through the masker. It does
 // what creack/pty's Start and its README's shell example do:
-//   - the child starts a session of its own with the pseudo-terminal as
-//     its controlling terminal (Setsid, Setctty), so that job control and
-//     the keyboard's signals work inside it;
+//   - when azexec's stdin is a terminal as well as its stdout, the child
+//     gets the pseudo-terminal as stdin too and starts a session of its
+//     own with it as its controlling terminal (Setsid, Setctty), so that
+//     job control and the keys' signals work inside it; azexec's terminal
+//     goes into raw mode, so that every key (Ctrl-C included) reaches the
+//     child's terminal, which acts on it. finish restores it on every
+//     path: the child exiting, crashing or killed by a signal azexec
+//     forwarded, and a failed start. Only SIGKILL to azexec itself leaves
+//     it raw (`reset` or `stty sane` repairs it);
+//   - otherwise (stdout or stderr alone is a terminal: `azexec -- make >
+//     log`, `cmd | azexec -- filter`) the pseudo-terminal is for output
+//     only: stdin stays what it was, nothing goes raw, and the child stays
+//     in azexec's process group with azexec's terminal as its controlling
+//     one, exactly as under --supervise. A program reading the keyboard
+//     next to azexec (`azexec -- make | less`) keeps it to itself;
 //   - azexec closes its copy of the terminal's child side once the child
 //     has started, so that reading the other side ends (EIO) when the
 //     child and whatever it started have closed theirs;
-//   - the window size is copied at start and on every SIGWINCH;
-//   - when azexec's stdin is a terminal it goes into raw mode, so that
-//     every key (Ctrl-C included) reaches the child's terminal, which
-//     then acts on it; finish restores it, on every path: the child
-//     exiting, crashing or killed by a signal azexec forwarded, and a
-//     failed start. Only SIGKILL to azexec itself leaves it raw (`reset`
-//     or `stty sane` repairs it).
+//   - the window size is copied at start and on every SIGWINCH.
 type ptyStreams struct {
 	c    Command
 	m    *mask.Masker
 	log  hclog.Logger
-	term *os.File // azexec's terminal: stdin if it is one, else stdout
+	term *os.File // azexec's terminal: stdout, else stderr
 	// onTTY says which of the child's stdin, stdout and stderr get the
-	// pseudo-terminal: those that are a terminal for azexec.
+	// pseudo-terminal; session is set when stdin does (and stdout).
 	onTTY     [3]bool
+	session   bool
 	ptmx, tty *os.File
 	restore   func()
 	out       *mask.Writer // the pseudo-terminal's output, masked
-	pipes     []*mask.Writer
+	pipes     []io.Writer // the child's stdout and stderr, masked pipes among them
 	copied    chan struct{}
 	delay     time.Duration
 	once      sync.Once
 }
 
 // newPTYStreams decides the child's terminal from azexec's streams; false
-// when none of them is a file on a terminal.
+// when neither stdout nor stderr is a file on a terminal.
 func newPTYStreams(c Command, m *mask.Masker, log hclog.Logger) (childStreams, bool) {
 	p := &ptyStreams{c: c, m: m, log: log, copied: make(chan struct{})}
-	for i, s := range []any{c.Stdin, c.Stdout, c.Stderr} {
-		p.onTTY[i] = isTerminal(s)
-	}
+	p.onTTY[1], p.onTTY[2] = isTerminal(c.Stdout), isTerminal(c.Stderr)
 	switch {
-	case p.onTTY[0]:
-		p.term = c.Stdin.(*os.File)
 	case p.onTTY[1]:
 		p.term = c.Stdout.(*os.File)
+		p.session = isTerminal(c.Stdin)
+		p.onTTY[0] = p.session
+	case p.onTTY[2]:
+		p.term = c.Stderr.(*os.File)
 	default:
 		return nil, false
 	}
@@ -77,7 +84,7 @@ func newPTYStreams(c Command, m *mask.Masker, log hclog.Logger) (childStreams, b
 }
 
 // prepare opens the pseudo-terminal, copies the window size, puts azexec's
-// terminal into raw mode and hands the child its streams.
+// terminal into raw mode (session) and hands the child its streams.
 func (p *ptyStreams) prepare(cmd *exec.Cmd, fwd *forwarder) error {
 	var err error
 	p.ptmx, p.tty, err = pty.Open()
@@ -86,9 +93,21 @@ func (p *ptyStreams) prepare(cmd *exec.Cmd, fwd *forwarder) error {
 	}
 	p.delay = cmd.WaitDelay
 	p.resize()
-	fwd.ownSession, fwd.resize = true, p.resize
+	fwd.resize = p.resize
 	if p.onTTY[0] {
-		fd := int(p.term.Fd())
+		cmd.Stdin = p.tty
+	}
+	for i, w := range []*io.Writer{&cmd.Stdout, &cmd.Stderr} {
+		switch {
+		case p.onTTY[i+1]:
+			*w = p.tty
+		case *w != nil:
+			*w = p.m.NewWriter(*w, 0) // a pipe of os/exec's, masked; closed by finish
+		}
+	}
+	if p.session {
+		fwd.ownSession = true
+		fd := int(p.c.Stdin.(*os.File).Fd())
 		state, err := term.MakeRaw(fd)
 		if err != nil {
 			p.ptmx.Close()
@@ -96,45 +115,11 @@ func (p *ptyStreams) prepare(cmd *exec.Cmd, fwd *forwarder) error {
 			return fmt.Errorf("masking: cannot put the terminal into raw mode: %w", err)
 		}
 		p.restore = func() { _ = term.Restore(fd, state) }
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	}
-	ctty := -1
-	streams := []any{&cmd.Stdin, &cmd.Stdout, &cmd.Stderr}
-	for i, on := range p.onTTY {
-		if on {
-			if ctty < 0 {
-				ctty = i
-			}
-			switch s := streams[i].(type) {
-			case *io.Reader:
-				*s = p.tty
-			case *io.Writer:
-				*s = p.tty
-			}
-		}
-	}
-	for i, w := range []*io.Writer{&cmd.Stdout, &cmd.Stderr} {
-		if !p.onTTY[i+1] && *w != nil {
-			mw := p.m.NewWriter(*w, 0)
-			p.pipes = append(p.pipes, mw)
-			*w = mw
-		}
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: ctty}
-	p.out = p.m.NewWriter(p.display(), TerminalIdle)
+	p.out = p.m.NewWriter(p.term, TerminalIdle)
+	p.pipes = []io.Writer{cmd.Stdout, cmd.Stderr}
 	return nil
-}
-
-// display is where the pseudo-terminal's output goes: azexec's stdout or
-// stderr, whichever is a terminal, or else the terminal of its stdin
-// (which then only echoes what is typed).
-func (p *ptyStreams) display() io.Writer {
-	switch {
-	case p.onTTY[1]:
-		return p.c.Stdout
-	case p.onTTY[2]:
-		return p.c.Stderr
-	}
-	return p.term
 }
 
 // started closes azexec's copy of the child's side and starts copying:
@@ -143,8 +128,9 @@ func (p *ptyStreams) display() io.Writer {
 func (p *ptyStreams) started() {
 	p.tty.Close()
 	p.tty = nil
-	if p.onTTY[0] {
-		go func() { _, _ = io.Copy(p.ptmx, p.term) }() // ends with azexec: a read of the terminal cannot be interrupted
+	if p.session {
+		in := p.c.Stdin.(*os.File)
+		go func() { _, _ = io.Copy(p.ptmx, in) }() // ends with azexec: a read of the terminal cannot be interrupted
 	}
 	go func() {
 		defer close(p.copied)
@@ -179,7 +165,9 @@ func (p *ptyStreams) finish() {
 			_ = p.out.Close()
 		}
 		for _, w := range p.pipes {
-			_ = w.Close()
+			if mw, ok := w.(*mask.Writer); ok {
+				_ = mw.Close()
+			}
 		}
 		if p.ptmx != nil {
 			p.ptmx.Close()

@@ -125,8 +125,9 @@ type forwarder struct {
 	stopped  bool
 	// ownSession is set when the child runs in a session of its own, on a
 	// pseudo-terminal (pty_unix.go): no signal of azexec's terminal
-	// reaches it, so every one is forwarded; resize, when set, handles
-	// SIGWINCH instead (the kernel tells the child of the new size).
+	// reaches it, so every one is forwarded, but SIGWINCH, which resize
+	// handles (the kernel then tells the child). resize, when set, runs on
+	// every SIGWINCH.
 	ownSession bool
 	resize     func()
 }
@@ -168,7 +169,9 @@ func (f *forwarder) start(p *os.Process) {
 func (f *forwarder) relay(p *os.Process, s os.Signal) {
 	if f.resize != nil && s == winchSignal {
 		f.resize()
-		return
+		if f.ownSession {
+			return // the kernel tells the child, through its terminal
+		}
 	}
 	if terminalSignals[s] && !f.ownSession && inTerminalForeground() {
 		f.log.Debug("not forwarding signal: the terminal sent it to the command too", "signal", s.String())
