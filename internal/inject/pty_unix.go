@@ -59,7 +59,7 @@ type ptyStreams struct {
 	ptmx, tty *os.File
 	restore   func()
 	out       *mask.Writer // the pseudo-terminal's output, masked
-	pipes     []io.Writer // the child's stdout and stderr, masked pipes among them
+	pipes     []io.Writer  // the child's stdout and stderr, masked pipes among them
 	copied    chan struct{}
 	delay     time.Duration
 	once      sync.Once
