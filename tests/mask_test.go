@@ -211,3 +211,19 @@ func TestMaskPropertyEndToEnd(t *testing.T) {
 		t.Fatalf("status %d\ngot  %q\nwant %q\nvalues %q", res.code, res.stdout, want.String(), values)
 	}
 }
+
+// TestMaskFileTemplateValues: the Key Vault values a --file template holds
+// are masked too, should COMMAND print the file.
+func TestMaskFileTemplateValues(t *testing.T) {
+	t.Parallel()
+	sc := newTemplateScenario(t)
+	r := runAzexecResult(t, sc.env, "", "--mask", "--file", "CONF="+sc.tmpl, "--", "sh", "-c", `cat "$CONF"`)
+	if r.code != 0 || !strings.Contains(r.stdout, maskMarker) {
+		t.Fatalf("status %d, stdout without the marker:\n%s", r.code, r.stdout)
+	}
+	for _, k := range []string{"uri", "name", "short"} {
+		if strings.Contains(r.stdout, sc.values[k]) {
+			t.Errorf("template value %s shows:\n%s", k, r.stdout)
+		}
+	}
+}

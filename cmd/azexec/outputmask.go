@@ -75,5 +75,17 @@ func maskRun(s *session, g globalOptions, refs []resolvedRef) *mask.Masker {
 	if !maskWanted(g, s.trusted) {
 		return nil
 	}
-	return outputMasker(s.log, secretVars(s.env, refs, tokenVars(g.Tokens)))
+	return outputMasker(s.log, append(secretVars(s.env, refs, tokenVars(g.Tokens)), s.templateVars()...))
+}
+
+// templateVars are the Key Vault values that --file templates hold, named
+// by their vault and secret: COMMAND may print the file it reads.
+func (s *session) templateVars() []namedValue {
+	var vars []namedValue
+	for r, v := range s.templateSecrets {
+		if v != "" {
+			vars = append(vars, namedValue{"--file template secret " + r.Vault() + "/" + r.Secret, v})
+		}
+	}
+	return vars
 }
