@@ -106,7 +106,7 @@ func TestMaskTerminal(t *testing.T) {
 	}
 	p := func(name string) string { return filepath.Join(dir, name) }
 	child1 := `printf '\033[31m%s\033[0m\n' "$SECRET"; printf 'type a line: '; read x; echo "read $x"; exec less ` + secretFile
-	child2 := `echo $PPID > ` + p("azpid") + `; trap 'echo got-TERM >> ` + p("trapped") + `; exit 0' TERM; while :; do sleep 0.05; done`
+	child2 := `trap 'echo got-TERM >> ` + p("trapped") + `; exit 0' TERM; echo $PPID > ` + p("azpid") + `; while :; do sleep 0.05; done`
 	child3 := `kill -SEGV $$`
 	script := p("script.sh")
 	content := strings.Join([]string{
@@ -151,7 +151,6 @@ func TestMaskTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // the trap is set right after
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatalf("TERM to azexec: %v", err)
 	}
