@@ -53,6 +53,10 @@ type globalOptions struct {
 	// ServiceConnection is the Azure Pipelines service connection id
 	// (the pipelines source).
 	ServiceConnection string
+	// endpoint is where the identity endpoint listens and what it tells
+	// clients, when serve decided it; nil for --inject endpoint, which
+	// listens on a free loopback port.
+	endpoint *endpointPlace
 	// profileApplied is set once withProfileDefaults has read the
 	// profile's defaults, so that the wrapper and its session read the
 	// config file once between them.
@@ -89,7 +93,7 @@ func globalFlags() []cli.Flag {
 			Usage: "as `VAR=TEMPLATE`: render TEMPLATE into a sealed in-memory file and give COMMAND its path (/dev/fd/N) in VAR " +
 				"(repeatable; AZEXEC_FILE: comma-separated); see azexec inject --help for the template syntax"},
 		&cli.StringSliceFlag{Name: "allow-scope", EnvVars: []string{"AZEXEC_ALLOW_SCOPE"},
-			Usage: "with --inject endpoint, serve only these `SCOPE`s (repeatable); anything else gets 403"},
+			Usage: "with --inject endpoint or serve, serve only these `SCOPE`s (repeatable); anything else gets 403"},
 		&cli.StringFlag{Name: "subscription", EnvVars: []string{"AZEXEC_SUBSCRIPTION"},
 			Usage: "subscription `ID` for COMMAND (default: AZURE_SUBSCRIPTION_ID, the auth file's, az's default, or the only one visible)"},
 		&cli.IntFlag{Name: "concurrency", Value: providers.DefaultConcurrency, EnvVars: []string{"AZEXEC_CONCURRENCY"},

@@ -12,7 +12,8 @@ import (
 )
 
 // supervise starts the child in azexec's own process group, forwards
-// signals to it until it exits (see forwarder) and returns its status.
+// signals to it until it exits (see forwarder) and returns its status. As
+// PID 1 or a subreaper it also reaps the orphans that come to it (reaper).
 // With opts.Mask it masks the child's output (masked.go).
 func supervise(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger) (int, error) {
 	if opts.Mask != nil {
@@ -47,7 +48,9 @@ func superviseWith(ctx context.Context, path string, c Command, opts RunOptions,
 		streams.started()
 	}
 	fwd.start(cmd.Process)
+	orphans := startReaper(cmd.Process.Pid, log)
 	waitErr := cmd.Wait()
+	orphans.stop()
 	fwd.stop()
 	if streams != nil {
 		streams.finish()
