@@ -53,6 +53,17 @@
 // forwarder outlives restarts and relays to whichever process is current,
 // and only a process that ends by itself ends the Child.
 //
+// # Masked output
+//
+// With RunOptions.Mask, azexec supervises and passes the child's stdout and
+// stderr through package mask (masked.go): two pipes of azexec's own
+// (maskpipes.go), or, where azexec's stdout or stderr is a terminal, a
+// pseudo-terminal (pty_unix.go), in a session of its own with azexec's
+// terminal in raw mode when stdin is a terminal too. Signals and the exit
+// status are as above; a child in a session of its own gets SIGINT and
+// SIGQUIT forwarded too, since no key of azexec's terminal reaches it.
+// A masked child is supervised by superviseWith and never restarted.
+//
 // # Exit statuses
 //
 // Run returns the status azexec should exit with, by the shell's rules:

@@ -118,7 +118,9 @@ func TestReaperFollowsRestarts(t *testing.T) {
 	subreaper(t)
 	log := t.TempDir() + "/log"
 	orphanScript := `trap 'exit 0' TERM; (sleep 0.05 & echo "orphan $!" >> "$LOG"); echo "start $GEN" >> "$LOG"; ` +
-		`[ "$GEN" = 2 ] && { sleep 0.3; exit 5; }; while :; do sleep 0.02; done`
+		`[ "$GEN" = 2 ] && { for p in $(sed -n 's/^orphan //p' "$LOG"); do ` +
+		`i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; done; exit 5; }; ` +
+		`while :; do sleep 0.02; done`
 	ch, _, err := StartChild(t.Context(), genCommand(t, log, "1", orphanScript), ChildOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -134,8 +136,8 @@ func TestReaperFollowsRestarts(t *testing.T) {
 	if err != nil || status != 5 {
 		t.Errorf("status %d, err %v; want the restarted process's own 5", status, err)
 	}
-	// Both orphans exited while a process of the Child ran (the second
-	// one waits for its own), so the reaper saw them.
+	// The second process waits (up to 10 s) until both orphans are gone,
+	// which only the reaper can make them once they have exited.
 	data, _ := os.ReadFile(log)
 	for _, l := range strings.Split(string(data), "\n") {
 		if pid, ok := strings.CutPrefix(l, "orphan "); ok {

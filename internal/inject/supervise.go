@@ -14,13 +14,77 @@ import (
 // supervise starts the child in azexec's own process group, forwards
 // signals to it until it exits (see forwarder) and returns its status: a
 // Child that is never restarted. As PID 1 or a subreaper it also reaps the
-// orphans that come to it (reaper).
+// orphans that come to it (reaper). With opts.Mask it masks the child's
+// output (masked.go), through superviseWith.
 func supervise(ctx context.Context, c Command, opts RunOptions, log hclog.Logger) (int, error) {
+	if opts.Mask != nil {
+		path, err := lookCommand(c)
+		if err != nil {
+			return ExitStatus(err), err
+		}
+		return superviseMasked(ctx, path, c, opts, log)
+	}
 	ch, status, err := StartChild(ctx, c, ChildOptions{Logger: log, Grace: opts.KillDelay, BeforeStart: opts.BeforeStart})
 	if err != nil {
 		return status, err
 	}
 	return ch.Wait()
+}
+
+// superviseWith supervises a child whose output is masked; streams gives
+// it other streams than c's: masked pipes (maskpipes.go) or a
+// pseudo-terminal (pty_unix.go). Such a child is never restarted (--watch
+// refuses masking for now).
+func superviseWith(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger, streams childStreams) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 1, fmt.Errorf("command %q not started: %w", c.Argv[0], err)
+	}
+	cmd := command(ctx, path, c, opts)
+	fwd := listen(log)
+	defer fwd.stop()
+	if err := beforeStart(opts); err != nil {
+		return 1, err // signals queued for the child die with fwd
+	}
+	if streams != nil {
+		if err := streams.prepare(cmd, fwd); err != nil {
+			return 1, err
+		}
+		defer streams.finish()
+	}
+	if err := cmd.Start(); err != nil {
+		return startFailure(c.Argv[0], err)
+	}
+	if streams != nil {
+		streams.started()
+	}
+	fwd.start(cmd.Process.Signal)
+	orphans := startReaper(cmd.Process.Pid, log)
+	waitErr := cmd.Wait()
+	orphans.stop()
+	fwd.stop()
+	if streams != nil {
+		streams.finish()
+	}
+	status := stateStatus(cmd.ProcessState)
+	log.Debug("command exited", "command", c.Argv[0], "status", status)
+	return status, waitError(ctx, c.Argv[0], waitErr, log)
+}
+
+// command builds the exec.Cmd. Path is already resolved, so os/exec does
+// no lookup on azexec's own PATH.
+func command(ctx context.Context, path string, c Command, opts RunOptions) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, path)
+	cmd.Args = c.Argv
+	cmd.Env = c.Env
+	cmd.Dir = c.Dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	cmd.ExtraFiles = c.ExtraFiles
+	cmd.Cancel = func() error { return cmd.Process.Signal(cancelSignal) }
+	cmd.WaitDelay = opts.KillDelay
+	if cmd.WaitDelay <= 0 {
+		cmd.WaitDelay = DefaultKillDelay
+	}
+	return cmd
 }
 
 // waitError turns what Wait said, beyond the exit status, into Run's error:
@@ -72,6 +136,13 @@ type forwarder struct {
 	log      hclog.Logger
 	started  bool
 	stopped  bool
+	// ownSession is set when the child runs in a session of its own, on a
+	// pseudo-terminal (pty_unix.go): no signal of azexec's terminal
+	// reaches it, so every one is forwarded, but SIGWINCH, which resize
+	// handles (the kernel then tells the child). resize, when set, runs on
+	// every SIGWINCH.
+	ownSession bool
+	resize     func()
 }
 
 // listen starts catching the forwarded signals before the child starts, so
@@ -110,7 +181,13 @@ func (f *forwarder) start(deliver func(os.Signal) error) {
 
 // relay passes one signal on, unless the terminal already delivered it.
 func (f *forwarder) relay(deliver func(os.Signal) error, s os.Signal) {
-	if terminalSignals[s] && inTerminalForeground() {
+	if f.resize != nil && s == winchSignal {
+		f.resize()
+		if f.ownSession {
+			return // the kernel tells the child, through its terminal
+		}
+	}
+	if terminalSignals[s] && !f.ownSession && inTerminalForeground() {
 		f.log.Debug("not forwarding signal: the terminal sent it to the command too", "signal", s.String())
 		return
 	}
