@@ -367,11 +367,16 @@ func TestWatchUsage(t *testing.T) {
 		{[]string{"--watch", "--watch-grace", "0s"}, "--watch-grace must be positive"},
 		{[]string{"--watch-reload", "HUP"}, "--watch-reload needs --watch"},
 		{[]string{"--watch", "--watch-reload", "HUP"}, "there are none"},
+		{[]string{"--watch", "--mask"}, "--watch cannot mask COMMAND's output yet"},
 	} {
 		_, stderr, code := runAzexec(t, env, "", append(c.args, "--", "true")...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%q: status %d, stderr %q; want 2 and %q", c.args, code, stderr, c.want)
 		}
+	}
+	// In CI masking is on by default: --watch needs --no-mask there.
+	if _, stderr, code := runAzexec(t, setEnv(env, "CI=true"), "", "--watch", "--", "true"); code != 2 || !strings.Contains(stderr, "--no-mask") {
+		t.Errorf("--watch in CI: status %d, stderr %q; want 2 and a hint naming --no-mask", code, stderr)
 	}
 	if n := f.CountRequests(""); n != 0 {
 		t.Errorf("%d requests sent for bad options, want none", n)
