@@ -300,6 +300,7 @@ func TestServeStopsCleanly(t *testing.T) {
 			t.Errorf("%s: something still answers on %s after serve stopped", sig, u.Host)
 		}
 		stderr := r.stderr.String()
+		t.Logf("%s: serve's stderr:\n%s", sig, stderr)
 		if !strings.Contains(stderr, "serving tokens for env") || !strings.Contains(stderr, ep) {
 			t.Errorf("stderr does not say where azexec listens:\n%s", stderr)
 		}
