@@ -221,6 +221,9 @@ func emulatorClient(lookup lookupFunc) *http.Client {
 	t.DialContext = emulatorDialer{lookup: lookup}.DialContext
 	t.DialTLSContext = nil
 	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	// Keep the connections of a vault's whole window for its next round,
+	// rather than two (the default) and a TLS handshake for each other.
+	t.MaxIdleConnsPerHost = startLimit
 	return &http.Client{
 		Transport:     t,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -312,6 +312,11 @@ type Request struct {
 	Status int       // status answered; 0 if the connection was reset or the client went away
 	Fault  bool      // an injected fault applied to this request
 	Time   time.Time // when the request arrived
+	// Scope is the scope a KindToken request asked for (not secret: it
+	// tells "one token request per tenant and scope" apart); "" otherwise.
+	Scope string
+	// Throttled is set when a vault's rate limit (LimitVault) answered 429.
+	Throttled bool
 }
 
 // Requests returns a copy of the request log, in order of completion.
@@ -443,6 +448,7 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 func (s *Server) instrument(w http.ResponseWriter, r *http.Request, kind string, h http.HandlerFunc) {
 	entry := Request{Kind: kind, Method: r.Method, Path: r.URL.Path, Host: r.Host, Time: time.Now()}
 	rec := &statusRecorder{ResponseWriter: w}
+	r = r.WithContext(context.WithValue(r.Context(), entryKey{}, &entry))
 	s.mu.Lock()
 	s.inflight[kind]++
 	s.peak[kind] = max(s.peak[kind], s.inflight[kind])
@@ -483,6 +489,18 @@ func (s *Server) instrument(w http.ResponseWriter, r *http.Request, kind string,
 		return
 	}
 	h(rec, r)
+}
+
+// entryKey is the context key under which a handler finds its request's
+// log entry, to note what only the handler knows (a token's scope).
+type entryKey struct{}
+
+// noteEntry lets a handler amend its request's log entry; the entry is
+// appended to the log when the handler returns.
+func noteEntry(r *http.Request, f func(*Request)) {
+	if e, ok := r.Context().Value(entryKey{}).(*Request); ok {
+		f(e)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
