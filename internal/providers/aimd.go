@@ -13,9 +13,9 @@ import (
 // 50 ms a request take 13 rounds at 16) or too many for a vault that many
 // processes share. So each vault of a run gets its own limit, adjusted as
 // TCP adjusts its window (additive increase, multiplicative decrease): it
-// starts high (startLimit, well inside Key Vault's 4,000 GETs per 10 s per
-// vault), halves when the vault throttles (429, 503), and grows by one per
-// limit's worth of successes (about one per round trip). A throttling
+// starts at its ceiling (perVault, or --concurrency if lower), halves when
+// the vault throttles (429, 503), and grows back by one per limit's worth
+// of successes (about one per round trip). A throttling
 // answer also pauses the vault: no request to it starts before the
 // Retry-After the answer asked for (plus jitter, so that the processes a
 // vault turned away do not come back at one instant), or an exponential
@@ -27,15 +27,21 @@ import (
 // ticket's generation is still current), as TCP reduces its window once
 // per window of losses.
 
-// startLimit is each vault's limit before it has answered anything.
-const startLimit = 64
+// perVault is the ceiling of each vault's limit, and where it starts: 64
+// requests at once, at 50 ms each, are already 1,280 a second, beyond the
+// 400 a second that Key Vault sustains per vault (4,000 GETs per 10 s),
+// so more would only buy throttling; and it is the number of connections
+// to one vault the HTTP clients keep (emulatorClient, resolve.Network),
+// so that a request that starts as another ends waits for that one's
+// connection instead of opening a new one.
+const perVault = 64
 
 // limiter is one vault's adaptive limit. It keeps no clock of its own:
 // admit, done and throttled take the time, so that tests can step it.
 type limiter struct {
 	mu       sync.Mutex
 	limit    int // requests allowed in flight, at least 1
-	max      int // the upper bound (--concurrency)
+	max      int // the ceiling: perVault, or --concurrency if lower
 	acked    int // successes since the limit last changed
 	inflight int
 	gen      uint64    // bumped by each halving
@@ -48,11 +54,11 @@ type limiter struct {
 // ticket is an admitted request: the generation it was admitted in.
 type ticket struct{ gen uint64 }
 
-// newLimiter returns a limiter that starts at min(startLimit, bound) and
-// never exceeds bound.
+// newLimiter returns a limiter whose ceiling, and start, is
+// min(perVault, bound).
 func newLimiter(bound int, jitter func(time.Duration) time.Duration) *limiter {
-	bound = max(bound, 1)
-	return &limiter{limit: min(startLimit, bound), max: bound, changed: make(chan struct{}), jitter: jitter}
+	ceiling := max(1, min(perVault, bound))
+	return &limiter{limit: ceiling, max: ceiling, changed: make(chan struct{}), jitter: jitter}
 }
 
 // admit admits a request at now if the vault is not paused and the limit

@@ -33,7 +33,7 @@ func admitN(t *testing.T, l *limiter, now time.Time, n int) []ticket {
 }
 
 func TestLimiterStartsHighWithinTheBound(t *testing.T) {
-	for _, c := range []struct{ bound, want int }{{128, 64}, {64, 64}, {16, 16}, {1, 1}, {0, 1}} {
+	for _, c := range []struct{ bound, want int }{{128, 64}, {65, 64}, {64, 64}, {16, 16}, {1, 1}, {0, 1}} {
 		l := newLimiter(c.bound, noJitter)
 		if got := l.current(); got != c.want {
 			t.Errorf("bound %d: starts at %d, want %d", c.bound, got, c.want)

@@ -110,6 +110,7 @@ type Server struct {
 	peak      map[string]int
 	allFlight int
 	allPeak   int
+	conns     int // connections accepted since Start or Reset
 
 	// registries are the container registries of acr.go, by lower-case
 	// name; made by the first AddRegistry.
@@ -259,6 +260,13 @@ func (s *Server) serve(ln net.Listener, h http.Handler) *http.Server {
 		// Handshake failures from clients that don't trust the CA, and
 		// aborted handlers, are expected in tests: keep stderr quiet.
 		ErrorLog: log.New(io.Discard, "", 0),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.mu.Lock()
+				s.conns++
+				s.mu.Unlock()
+			}
+		},
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -366,6 +374,15 @@ func (s *Server) Reset() {
 		s.peak[k] = v
 	}
 	s.allPeak = s.allFlight
+	s.conns = 0
+}
+
+// Connections returns how many connections (each with its TLS handshake)
+// the fake accepted, on every listener, since Start or the last Reset.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // Fault describes a failure to inject into matching requests.
