@@ -219,7 +219,7 @@ func herd(b *testing.B, bin string) {
 	}
 	// The child fails unless every value is there and resolved.
 	check := fmt.Sprintf(`for i in $(seq -w 0 %d); do eval "v=\${REF_$i-}"; case "$v" in value-p*) ;; *) echo "REF_$i missing" >&2; exit 97;; esac; done`, herdRefs-1)
-	var times []time.Duration
+	var times, firsts, phases []time.Duration
 	b.ResetTimer()
 	for range b.N {
 		s.Reset()
@@ -244,10 +244,67 @@ func herd(b *testing.B, bin string) {
 			}
 		}
 		times = append(times, d)
+		first, phase := vaultPhase(s, start)
+		firsts, phases = append(firsts, first), append(phases, phase)
+		if os.Getenv("AZEXEC_BENCH_TIMELINE") != "" {
+			timeline(s, start)
+		}
 		b.StartTimer()
 	}
 	bound := float64(herdProcs*herdRefs) / herdRate
 	m := median(times).Seconds()
 	b.ReportMetric(m, "s-median")
 	b.ReportMetric(m/bound, "x-bound")
+	// Where the time went: start-up and sign-in of twenty processes at
+	// once (until the first vault request), then the vault's part.
+	b.ReportMetric(median(firsts).Seconds(), "s-to-first-kv")
+	b.ReportMetric(median(phases).Seconds(), "s-kv-phase")
+}
+
+// vaultPhase returns when the first request reached a vault, and how long
+// from then until the last vault answer.
+func vaultPhase(s *fakeazure.Server, start time.Time) (first, phase time.Duration) {
+	var lo, hi time.Time
+	for _, r := range s.Requests() {
+		if r.Kind != fakeazure.KindKV {
+			continue
+		}
+		if lo.IsZero() || r.Time.Before(lo) {
+			lo = r.Time
+		}
+		if r.Time.After(hi) {
+			hi = r.Time
+		}
+	}
+	return lo.Sub(start), hi.Sub(lo) + herdLatency
+}
+
+// timeline prints, per half second, the vault's answers by status.
+func timeline(s *fakeazure.Server, start time.Time) {
+	type row struct{ ok, throttled, other int }
+	rows := map[int]*row{}
+	last := 0
+	for _, r := range s.Requests() {
+		if r.Kind != fakeazure.KindKV {
+			continue
+		}
+		i := int(r.Time.Sub(start) / (500 * time.Millisecond))
+		last = max(last, i)
+		if rows[i] == nil {
+			rows[i] = &row{}
+		}
+		switch {
+		case r.Throttled:
+			rows[i].throttled++
+		case r.Status == 200:
+			rows[i].ok++
+		default:
+			rows[i].other++
+		}
+	}
+	for i := 0; i <= last; i++ {
+		if r := rows[i]; r != nil {
+			fmt.Printf("%5.1fs ok %4d throttled %4d other %4d\n", float64(i)/2, r.ok, r.throttled, r.other)
+		}
+	}
 }
