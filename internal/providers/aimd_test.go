@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -216,4 +217,31 @@ func responseError(status int, retryAfterHeader string) error {
 		h.Set("Retry-After", retryAfterHeader)
 	}
 	return &azcore.ResponseError{StatusCode: status, RawResponse: &http.Response{StatusCode: status, Header: h}}
+}
+
+// FuzzRetryAfter: whatever the headers of a throttling answer hold, the
+// delay read from them is what they say or nothing, never a panic.
+func FuzzRetryAfter(f *testing.F) {
+	f.Add("", "", "1")
+	f.Add("250", "", "3")
+	f.Add("", "1500", "")
+	f.Add("", "", "Wed, 21 Oct 2015 07:28:00 GMT")
+	f.Add("-5", "x", "99999999999999999999")
+	f.Fuzz(func(t *testing.T, ms, xms, ra string) {
+		h := http.Header{}
+		for k, v := range map[string]string{"Retry-After-Ms": ms, "X-Ms-Retry-After-Ms": xms, "Retry-After": ra} {
+			if v != "" {
+				h.Set(k, v)
+			}
+		}
+		d := retryAfter(h)
+		if n, err := strconv.Atoi(ms); err == nil && n > 0 && d != time.Duration(n)*time.Millisecond {
+			t.Errorf("Retry-After-Ms %q read as %s", ms, d)
+		}
+		if ms == "" && xms == "" {
+			if n, err := strconv.Atoi(ra); err == nil && n > 0 && d != time.Duration(n)*time.Second {
+				t.Errorf("Retry-After %q read as %s", ra, d)
+			}
+		}
+	})
 }
