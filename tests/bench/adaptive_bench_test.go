@@ -3,7 +3,8 @@ package bench
 // Adaptive concurrency (internal/providers/aimd.go), measured against the
 // binary it replaces, in the same run: set AZEXEC_BENCH_BASELINE to that
 // binary (tests/bench/run.sh builds main's) and each benchmark below runs
-// it too, as the sub-benchmark "baseline", next to "azexec" (this tree).
+// it too, run for run alternately with this tree's, and reports its
+// figures with the suffix "-baseline" next to "-azexec".
 //
 //	BenchmarkDefaults200       200 references over 2 vaults, every request
 //	                           50 ms, default settings: median wall time,
@@ -42,48 +43,69 @@ func binaries() [][2]string {
 	return out
 }
 
-// runRefs runs bin with env -- a child that dumps its environment, b.N
-// times, checks every REF_ value (expected "value-" + its secret's name)
-// after each run, and reports the median and the token requests per
-// (tenant, scope).
-func runRefs(b *testing.B, s *fakeazure.Server, env []string, bin string) {
+// runRefs runs each binary with env -- a child that dumps its
+// environment, b.N times, alternating between the binaries so that a
+// machine whose load changes treats them alike; it checks every REF_ value
+// (expected "value-" + its secret's name) after each run, and reports per
+// binary the median wall time, azexec's CPU time, the most token requests
+// for one (tenant, scope), throttled answers and connections.
+func runRefs(b *testing.B, s *fakeazure.Server, env []string, bins [][2]string) {
 	out := filepath.Join(b.TempDir(), "env")
-	var times []time.Duration
-	var cpu time.Duration
-	worstPair, throttled, conns := 0, 0, 0
+	type stats struct {
+		times                       []time.Duration
+		cpu                         time.Duration
+		worstPair, throttled, conns int
+		resumed                     int
+	}
+	all := make([]stats, len(bins))
 	b.ResetTimer()
 	for range b.N {
-		s.Reset()
-		_ = os.Remove(out)
-		cmd := exec.Command(bin, "--", "sh", "-c", "env -0 > '"+out+"'")
-		cmd.Env = env
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		start := time.Now()
-		err := cmd.Run()
-		d := time.Since(start)
-		b.StopTimer()
-		if err != nil {
-			b.Fatalf("%s: %v\n%s", bin, err, stderr.String())
-		}
-		times = append(times, d)
-		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-		checkValues(b, out)
-		worstPair = max(worstPair, maxPerPair(s))
-		conns += s.Connections()
-		for _, r := range s.Requests() {
-			if r.Throttled {
-				throttled++
+		for i, bin := range bins {
+			st := &all[i]
+			b.StopTimer()
+			s.Reset()
+			_ = os.Remove(out)
+			b.StartTimer()
+			cmd := exec.Command(bin[1], "--", "sh", "-c", "env -0 > '"+out+"'")
+			cmd.Env = env
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			start := time.Now()
+			err := cmd.Run()
+			d := time.Since(start)
+			b.StopTimer()
+			if err != nil {
+				b.Fatalf("%s: %v\n%s", bin[0], err, stderr.String())
 			}
+			st.times = append(st.times, d)
+			if os.Getenv("AZEXEC_BENCH_TIMELINE") != "" {
+				fmt.Println("==", bin[0], d)
+				timeline(s, start)
+			}
+			st.cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			checkValues(b, out)
+			st.worstPair = max(st.worstPair, maxPerPair(s))
+			st.conns += s.Connections()
+			st.resumed += s.Resumed()
+
+			for _, r := range s.Requests() {
+				if r.Throttled {
+					st.throttled++
+				}
+			}
+			b.StartTimer()
 		}
-		b.StartTimer()
 	}
-	b.ReportMetric(float64(median(times).Microseconds())/1000, "ms-median")
-	// CPU time of azexec and its child: what a loaded machine magnifies.
-	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "ms-cpu/op")
-	b.ReportMetric(float64(worstPair), "max-tokens/pair")
-	b.ReportMetric(float64(throttled)/float64(b.N), "429s/op")
-	b.ReportMetric(float64(conns)/float64(b.N), "conns/op")
+	for i, bin := range bins {
+		st, n := all[i], float64(b.N)
+		b.ReportMetric(float64(median(st.times).Microseconds())/1000, "ms-median-"+bin[0])
+		// CPU time of azexec and its child: what a loaded machine magnifies.
+		b.ReportMetric(float64(st.cpu.Microseconds())/1000/n, "ms-cpu/op-"+bin[0])
+		b.ReportMetric(float64(st.worstPair), "max-tokens/pair-"+bin[0])
+		b.ReportMetric(float64(st.throttled)/n, "429s/op-"+bin[0])
+		b.ReportMetric(float64(st.conns)/n, "conns/op-"+bin[0])
+		b.ReportMetric(float64(st.resumed)/n, "resumed/op-"+bin[0])
+	}
 }
 
 // checkValues fails unless the dumped environment holds all the
@@ -137,28 +159,20 @@ func median(ds []time.Duration) time.Duration {
 // BenchmarkDefaults200: 200 references over 2 vaults at 50 ms a request,
 // default settings.
 func BenchmarkDefaults200(b *testing.B) {
-	for _, bin := range binaries() {
-		b.Run(bin[0], func(b *testing.B) {
-			s, env := setup(b)
-			runRefs(b, s, env, bin[1])
-		})
-	}
+	s, env := setup(b)
+	runRefs(b, s, env, binaries())
 }
 
 // BenchmarkLimited200: the same, each vault limited to 60 requests a
 // second.
 func BenchmarkLimited200(b *testing.B) {
-	for _, bin := range binaries() {
-		b.Run(bin[0], func(b *testing.B) {
-			s, env := setup(b)
-			for v := range 2 {
-				if err := s.LimitVault(fmt.Sprintf("bench-%d", v), 60); err != nil {
-					b.Fatal(err)
-				}
-			}
-			runRefs(b, s, env, bin[1])
-		})
+	s, env := setup(b)
+	for v := range 2 {
+		if err := s.LimitVault(fmt.Sprintf("bench-%d", v), 60); err != nil {
+			b.Fatal(err)
+		}
 	}
+	runRefs(b, s, env, binaries())
 }
 
 // Herd parameters: herdProcs processes, herdRefs references each, one
@@ -173,13 +187,9 @@ const (
 // BenchmarkHerd: twenty processes at once against one throttled vault.
 // Each child checks its 50 values; the time is from the first start to
 // the last exit.
-func BenchmarkHerd(b *testing.B) {
-	for _, bin := range binaries() {
-		b.Run(bin[0], func(b *testing.B) { herd(b, bin[1]) })
-	}
-}
+func BenchmarkHerd(b *testing.B) { herd(b, binaries()) }
 
-func herd(b *testing.B, bin string) {
+func herd(b *testing.B, bins [][2]string) {
 	dir := b.TempDir()
 	s, err := fakeazure.Start(fakeazure.Options{Dir: dir, Latency: herdLatency})
 	if err != nil {
@@ -219,46 +229,56 @@ func herd(b *testing.B, bin string) {
 	}
 	// The child fails unless every value is there and resolved.
 	check := fmt.Sprintf(`for i in $(seq -w 0 %d); do eval "v=\${REF_$i-}"; case "$v" in value-p*) ;; *) echo "REF_$i missing" >&2; exit 97;; esac; done`, herdRefs-1)
-	var times, firsts, phases []time.Duration
+	type stats struct{ times, firsts, phases []time.Duration }
+	all := make([]stats, len(bins))
 	b.ResetTimer()
 	for range b.N {
-		s.Reset()
-		start := time.Now()
-		var wg sync.WaitGroup
-		errs := make([]error, herdProcs)
-		stderrs := make([]bytes.Buffer, herdProcs)
-		for p := range herdProcs {
-			wg.Go(func() {
-				cmd := exec.Command(bin, "--env-file", files[p], "--", "sh", "-c", check)
-				cmd.Env = env
-				cmd.Stderr = &stderrs[p]
-				errs[p] = cmd.Run()
-			})
-		}
-		wg.Wait()
-		d := time.Since(start)
-		b.StopTimer()
-		for p, err := range errs {
-			if err != nil {
-				b.Fatalf("process %d: %v\n%s", p, err, stderrs[p].String())
+		for i, bin := range bins {
+			st := &all[i]
+			b.StopTimer()
+			s.Reset()
+			b.StartTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make([]error, herdProcs)
+			stderrs := make([]bytes.Buffer, herdProcs)
+			for p := range herdProcs {
+				wg.Go(func() {
+					cmd := exec.Command(bin[1], "--env-file", files[p], "--", "sh", "-c", check)
+					cmd.Env = env
+					cmd.Stderr = &stderrs[p]
+					errs[p] = cmd.Run()
+				})
 			}
+			wg.Wait()
+			d := time.Since(start)
+			b.StopTimer()
+			for p, err := range errs {
+				if err != nil {
+					b.Fatalf("%s, process %d: %v\n%s", bin[0], p, err, stderrs[p].String())
+				}
+			}
+			st.times = append(st.times, d)
+			first, phase := vaultPhase(s, start)
+			st.firsts, st.phases = append(st.firsts, first), append(st.phases, phase)
+			if os.Getenv("AZEXEC_BENCH_TIMELINE") != "" {
+				fmt.Println("==", bin[0], d)
+				timeline(s, start)
+			}
+			b.StartTimer()
 		}
-		times = append(times, d)
-		first, phase := vaultPhase(s, start)
-		firsts, phases = append(firsts, first), append(phases, phase)
-		if os.Getenv("AZEXEC_BENCH_TIMELINE") != "" {
-			timeline(s, start)
-		}
-		b.StartTimer()
 	}
 	bound := float64(herdProcs*herdRefs) / herdRate
-	m := median(times).Seconds()
-	b.ReportMetric(m, "s-median")
-	b.ReportMetric(m/bound, "x-bound")
-	// Where the time went: start-up and sign-in of twenty processes at
-	// once (until the first vault request), then the vault's part.
-	b.ReportMetric(median(firsts).Seconds(), "s-to-first-kv")
-	b.ReportMetric(median(phases).Seconds(), "s-kv-phase")
+	for i, bin := range bins {
+		st := all[i]
+		m := median(st.times).Seconds()
+		b.ReportMetric(m, "s-median-"+bin[0])
+		b.ReportMetric(m/bound, "x-bound-"+bin[0])
+		// Where the time went: start-up and sign-in of twenty processes at
+		// once (until the first vault request), then the vault's part.
+		b.ReportMetric(median(st.firsts).Seconds(), "s-to-first-kv-"+bin[0])
+		b.ReportMetric(median(st.phases).Seconds(), "s-kv-phase-"+bin[0])
+	}
 }
 
 // vaultPhase returns when the first request reached a vault, and how long
@@ -288,7 +308,7 @@ func timeline(s *fakeazure.Server, start time.Time) {
 		if r.Kind != fakeazure.KindKV {
 			continue
 		}
-		i := int(r.Time.Sub(start) / (500 * time.Millisecond))
+		i := int(r.Time.Sub(start) / (100 * time.Millisecond))
 		last = max(last, i)
 		if rows[i] == nil {
 			rows[i] = &row{}
@@ -304,7 +324,7 @@ func timeline(s *fakeazure.Server, start time.Time) {
 	}
 	for i := 0; i <= last; i++ {
 		if r := rows[i]; r != nil {
-			fmt.Printf("%5.1fs ok %4d throttled %4d other %4d\n", float64(i)/2, r.ok, r.throttled, r.other)
+			fmt.Printf("%5.1fs ok %4d throttled %4d other %4d\n", float64(i)/10, r.ok, r.throttled, r.other)
 		}
 	}
 }

@@ -111,6 +111,7 @@ type Server struct {
 	allFlight int
 	allPeak   int
 	conns     int // connections accepted since Start or Reset
+	resumed   int // requests on a connection whose TLS session was resumed
 
 	// registries are the container registries of acr.go, by lower-case
 	// name; made by the first AddRegistry.
@@ -260,11 +261,18 @@ func (s *Server) serve(ln net.Listener, h http.Handler) *http.Server {
 		// Handshake failures from clients that don't trust the CA, and
 		// aborted handlers, are expected in tests: keep stderr quiet.
 		ErrorLog: log.New(io.Discard, "", 0),
-		ConnState: func(_ net.Conn, st http.ConnState) {
-			if st == http.StateNew {
+		ConnState: func(c net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
 				s.mu.Lock()
 				s.conns++
 				s.mu.Unlock()
+			case http.StateActive:
+				if tc, ok := c.(*tls.Conn); ok && tc.ConnectionState().DidResume {
+					s.mu.Lock()
+					s.resumed++
+					s.mu.Unlock()
+				}
 			}
 		},
 	}
@@ -375,6 +383,16 @@ func (s *Server) Reset() {
 	}
 	s.allPeak = s.allFlight
 	s.conns = 0
+	s.resumed = 0
+}
+
+// Resumed returns how many requests, since Start or the last Reset, came
+// on a connection that resumed an earlier TLS session (no certificate
+// sent or verified).
+func (s *Server) Resumed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resumed
 }
 
 // Connections returns how many connections (each with its TLS handshake)
