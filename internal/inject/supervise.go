@@ -12,7 +12,8 @@ import (
 )
 
 // supervise starts the child in azexec's own process group, forwards
-// signals to it until it exits (see forwarder) and returns its status.
+// signals to it until it exits (see forwarder) and returns its status. As
+// PID 1 or a subreaper it also reaps the orphans that come to it (reaper).
 func supervise(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 1, fmt.Errorf("command %q not started: %w", c.Argv[0], err)
@@ -27,7 +28,9 @@ func supervise(ctx context.Context, path string, c Command, opts RunOptions, log
 		return startFailure(c.Argv[0], err)
 	}
 	fwd.start(cmd.Process)
+	orphans := startReaper(cmd.Process.Pid, log)
 	waitErr := cmd.Wait()
+	orphans.stop()
 	fwd.stop()
 	status := stateStatus(cmd.ProcessState)
 	log.Debug("command exited", "command", c.Argv[0], "status", status)
