@@ -21,6 +21,9 @@ type globalOptions struct {
 	LogLevel  string
 	LogFormat string
 	Supervise bool
+	// Mask, MaskSet and NoMask are --mask (or AZEXEC_MASK) and --no-mask;
+	// maskWanted (outputmask.go) decides.
+	Mask, MaskSet, NoMask bool
 	// ProofScope is not a flag: a command that needs one token sets it,
 	// so that the token proving the identity is the one it prints (one
 	// request, one az run, instead of two).
@@ -107,6 +110,10 @@ func globalFlags() []cli.Flag {
 			Usage: "neither read nor write access tokens in the keyring's token cache"},
 		&cli.BoolFlag{Name: "supervise", EnvVars: []string{"AZEXEC_SUPERVISE"},
 			Usage: "keep azexec as COMMAND's parent (forwarding signals) instead of replacing itself with COMMAND"},
+		&cli.BoolFlag{Name: "mask", EnvVars: []string{"AZEXEC_MASK"},
+			Usage: "replace every secret azexec gives COMMAND with <concealed by azexec> in COMMAND's output, on a pseudo-terminal when azexec has a terminal (default: on in CI, i.e. CI, GITHUB_ACTIONS or TF_BUILD set; implies --supervise)"},
+		&cli.BoolFlag{Name: "no-mask", EnvVars: []string{"AZEXEC_NO_MASK"},
+			Usage: "show COMMAND's output as it is, also in CI (wins over --mask)"},
 	}
 }
 
@@ -114,6 +121,7 @@ func globalFlags() []cli.Flag {
 var childOnly = map[string]bool{
 	"inject": true, "arm": true, "token": true, "file": true, "allow-scope": true,
 	"concurrency": true, "keyvault-emulator": true, "supervise": true,
+	"mask": true, "no-mask": true,
 }
 
 // identityFlags are the global flags that matter to a command that only
@@ -152,6 +160,9 @@ func readGlobals(c *cli.Context) globalOptions {
 		LogLevel:  str("log-level"),
 		LogFormat: str("log-format"),
 		Supervise: setAt("supervise").Bool("supervise"),
+		Mask:      setAt("mask").Bool("mask"),
+		MaskSet:   setAt("mask").IsSet("mask"),
+		NoMask:    setAt("no-mask").Bool("no-mask"),
 
 		Concurrency: setAt("concurrency").Int("concurrency"),
 		Timeout:     setAt("timeout").Duration("timeout"),
