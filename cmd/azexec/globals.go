@@ -105,7 +105,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "subscription", EnvVars: []string{"AZEXEC_SUBSCRIPTION"},
 			Usage: "subscription `ID` for COMMAND (default: AZURE_SUBSCRIPTION_ID, the auth file's, az's default, or the only one visible)"},
 		&cli.IntFlag{Name: "concurrency", Value: providers.DefaultConcurrency, EnvVars: []string{"AZEXEC_CONCURRENCY"},
-			Usage: "fetch at most `N` Key Vault secrets at once"},
+			Usage: "fetch at most `N` Key Vault secrets at once, all vaults together; below it each vault's limit adapts (starts at 64, halves when the vault throttles)"},
 		&cli.DurationFlag{Name: "timeout", Value: providers.DefaultTimeout, EnvVars: []string{"AZEXEC_TIMEOUT"},
 			Usage: "give up signing in, and then fetching Key Vault references and tokens, after `DURATION` each, retries included"},
 		&cli.StringSliceFlag{Name: "keyvault-emulator", EnvVars: []string{"AZEXEC_KEYVAULT_EMULATOR"},

@@ -75,7 +75,7 @@ type resolution struct {
 
 // resolveReferencesIn resolves the references of env and of the session's
 // templates, setting env's variables; f, when given, is the fetcher to use
-// (--watch keeps one, and so each vault's client, for the whole run).
+// (--watch keeps one for the whole run).
 func resolveReferencesIn(ctx context.Context, s *session, g globalOptions, env *inject.Env, f *providers.Fetcher) (resolution, error) {
 	if err := checkFetchOptions(g); err != nil {
 		return resolution{}, err
@@ -138,7 +138,7 @@ func resolveReferencesIn(ctx context.Context, s *session, g globalOptions, env *
 // newFetcher is the Key Vault fetcher of the session's identity, with the
 // fetch options and the emulators the user consented to.
 func newFetcher(s *session, g globalOptions, emulators providers.Emulators) *providers.Fetcher {
-	return &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID,
+	return &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID, TenantID: s.id.TenantID,
 		Concurrency: g.Concurrency, Timeout: g.Timeout, Transport: s.network.Transporter(), Emulators: emulators}
 }
 
@@ -177,7 +177,7 @@ func keyVaultEmulators(g globalOptions) (providers.Emulators, error) {
 func checkFetchOptions(g globalOptions) error {
 	if g.Concurrency < 1 {
 		return fail.New(fail.Usage, "--concurrency must be at least 1, not %d", g.Concurrency).
-			WithHint("the default, %d, suits most vaults", providers.DefaultConcurrency)
+			WithHint("it is only a ceiling: each vault's limit adapts below it (default %d)", providers.DefaultConcurrency)
 	}
 	if g.Timeout <= 0 {
 		return fail.New(fail.Usage, "--timeout must be positive, not %s", g.Timeout).

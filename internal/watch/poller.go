@@ -16,9 +16,9 @@
 // so the Poller asks. A read of a secret without a version answers with
 // the id of the current version; a version other than the one COMMAND
 // was given means the secret rotated. Every request goes through the
-// same providers.Fetcher as the first resolution, so the identity's
-// credential serves one token per tenant and scope for the whole run, and
-// each vault's client keeps its challenge between rounds.
+// same kind of providers.Fetcher as the first resolution, so the
+// identity's credential serves one token per tenant and scope for the
+// whole run.
 //
 // Rounds are spread: each waits the interval plus or minus a tenth, so
 // that a team's azexec processes started together (a compose file, a

@@ -1,0 +1,49 @@
+#!/bin/sh
+# run.sh [SECTION...]: the benchmarks whose figures docs/performance.md
+# shows, offline (tests/offline.sh), each next to its peer measured in the
+# same run. With no SECTION, all of them.
+#
+#   adaptive  Key Vault references: 200 over 2 vaults at 50 ms a request
+#             (default settings, then each vault limited to 60 requests a
+#             second), and 20 processes of 50 references against one vault
+#             limited to 100 a second. The peer is the baseline binary:
+#             AZEXEC_BENCH_BASELINE if set, else BASELINE_REF (default
+#             main) built from `git archive`.
+#
+# BENCH_COUNT (default 10) is the runs per figure for the single-process
+# benchmarks, HERD_COUNT (default 3) for the herd.
+set -eu
+cd "$(dirname "$0")/../.."
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+go mod download
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# baseline prints the path of the baseline binary, building it once.
+baseline() {
+  if [ -n "${AZEXEC_BENCH_BASELINE:-}" ]; then
+    echo "$AZEXEC_BENCH_BASELINE"
+    return
+  fi
+  if [ ! -x "$work/azexec-baseline" ]; then
+    mkdir -p "$work/src"
+    git archive "${BASELINE_REF:-main}" | tar -x -C "$work/src"
+    (cd "$work/src" && go build -o "$work/azexec-baseline" ./cmd/azexec) >&2
+  fi
+  echo "$work/azexec-baseline"
+}
+
+# --- adaptive: Key Vault concurrency (internal/providers/aimd.go) ---
+bench_adaptive() {
+  base=$(baseline)
+  echo "== adaptive: this tree against ${AZEXEC_BENCH_BASELINE:-${BASELINE_REF:-main}}"
+  tests/offline.sh env AZEXEC_BENCH_BASELINE="$base" go test -run '^$' \
+    -bench 'Defaults200|Limited200' -benchtime "${BENCH_COUNT:-10}x" -timeout 30m ./tests/bench/
+  tests/offline.sh env AZEXEC_BENCH_BASELINE="$base" go test -run '^$' \
+    -bench 'Herd' -benchtime "${HERD_COUNT:-3}x" -timeout 30m ./tests/bench/
+}
+# --- end adaptive ---
+
+for section in ${*:-adaptive}; do
+  "bench_$section"
+done
