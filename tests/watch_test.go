@@ -35,15 +35,17 @@ const watchTimeout = 3 * time.Minute
 // startsScript is COMMAND: it appends "start PID VALUE FILE" to $LOG when
 // it starts, once its traps are set (VALUE is $WATCHED and FILE the
 // content of the --file $CONF, so the test reads what it was given), and
-// "hup PID FILE" on SIGHUP; it exits 0 on SIGTERM and 7 on SIGUSR1.
+// "hup PID FILE" on SIGHUP; it prints "value VALUE" on stdout (for the
+// masking test); it exits 0 on SIGTERM and 7 on SIGUSR1.
 const startsScript = `trap 'echo "hup $$ ${CONF:+$(cat "$CONF")}" >> "$LOG"' HUP; trap 'exit 0' TERM; trap 'exit 7' USR1; ` +
-	`echo "start $$ $WATCHED ${CONF:+$(cat "$CONF")}" >> "$LOG"; while :; do sleep 0.05; done`
+	`echo "start $$ $WATCHED ${CONF:+$(cat "$CONF")}" >> "$LOG"; echo "value $WATCHED"; while :; do sleep 0.05; done`
 
 // watchRun is one azexec --watch running in the background.
 type watchRun struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
+	stdout *lockedBuffer
 	log    string
 	done   chan struct{}
 	code   int
@@ -53,12 +55,12 @@ type watchRun struct {
 // logging to a file the test reads.
 func startWatch(t *testing.T, env []string, args ...string) *watchRun {
 	t.Helper()
-	r := &watchRun{t: t, stderr: &lockedBuffer{}, log: filepath.Join(t.TempDir(), "starts"), done: make(chan struct{})}
+	r := &watchRun{t: t, stderr: &lockedBuffer{}, stdout: &lockedBuffer{}, log: filepath.Join(t.TempDir(), "starts"), done: make(chan struct{})}
 	args = append(args, "--", "sh", "-c", startsScript)
 	r.cmd = exec.Command(azexecBin, args...)
 	r.cmd.Env = append(env, "LOG="+r.log)
 	r.cmd.Dir = t.TempDir()
-	r.cmd.Stderr = r.stderr
+	r.cmd.Stderr, r.cmd.Stdout = r.stderr, r.stdout
 	// A group of its own, so a failing test can stop azexec and COMMAND.
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := r.cmd.Start(); err != nil {
@@ -351,6 +353,26 @@ func TestWatchReloadSignals(t *testing.T) {
 	checkLogClean(t, sc.f, r.stderr.String(), sc.values)
 }
 
+// TestWatchMasksRotatedValues: with --mask, COMMAND's output hides the
+// value it was started with and, after a rotation, the new one.
+func TestWatchMasksRotatedValues(t *testing.T) {
+	t.Parallel()
+	sc := newWatchScenario(t, watchMinimum)
+	r := startWatch(t, sc.env, "--watch=1s", "--mask", "--log-level", "trace")
+	r.starts(1)
+	sc.rotate(t, "watched")
+	r.starts(2)
+	r.waitFor("the restarted COMMAND's output", func() bool {
+		return strings.Count(r.stdout.String(), "value ") >= 2
+	})
+	r.stop(syscall.SIGTERM)
+	out := r.stdout.String()
+	if n := strings.Count(out, "value <concealed by azexec>\n"); n != 2 {
+		t.Errorf("%d masked value lines, want 2 (before and after the rotation); stdout:\n%s", n, out)
+	}
+	checkLogClean(t, sc.f, out+r.stderr.String(), sc.values)
+}
+
 // TestWatchUsage: bad --watch options are usage errors before any request.
 func TestWatchUsage(t *testing.T) {
 	t.Parallel()
@@ -367,16 +389,11 @@ func TestWatchUsage(t *testing.T) {
 		{[]string{"--watch", "--watch-grace", "0s"}, "--watch-grace must be positive"},
 		{[]string{"--watch-reload", "HUP"}, "--watch-reload needs --watch"},
 		{[]string{"--watch", "--watch-reload", "HUP"}, "there are none"},
-		{[]string{"--watch", "--mask"}, "--watch cannot mask COMMAND's output yet"},
 	} {
 		_, stderr, code := runAzexec(t, env, "", append(c.args, "--", "true")...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%q: status %d, stderr %q; want 2 and %q", c.args, code, stderr, c.want)
 		}
-	}
-	// In CI masking is on by default: --watch needs --no-mask there.
-	if _, stderr, code := runAzexec(t, setEnv(env, "CI=true"), "", "--watch", "--", "true"); code != 2 || !strings.Contains(stderr, "--no-mask") {
-		t.Errorf("--watch in CI: status %d, stderr %q; want 2 and a hint naming --no-mask", code, stderr)
 	}
 	if n := f.CountRequests(""); n != 0 {
 		t.Errorf("%d requests sent for bad options, want none", n)

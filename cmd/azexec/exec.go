@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/azexec/azexec/internal/fail"
 	"github.com/azexec/azexec/internal/inject"
 	"github.com/azexec/azexec/internal/resolve"
 )
@@ -43,12 +42,6 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	w, err := watchPlan(g)
 	if err != nil {
 		return err
-	}
-	if w.on && maskWanted(g, resolve.ProcessEnviron(processEnviron())) {
-		// A masked child's output streams (pipes or a pseudo-terminal)
-		// are made for one process; restarting one is not built yet.
-		return fail.New(fail.Usage, "--watch cannot mask COMMAND's output yet (--mask, on by default in CI)").
-			WithHint("add --no-mask (AZEXEC_NO_MASK=1) to watch without masking, or leave out --watch")
 	}
 	if _, err := parseTokenFlags(resolve.Clouds["public"], g.Tokens); err != nil {
 		return err // syntax errors before any network call
@@ -101,6 +94,7 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 			return err
 		}
 		wt.newValues = append(wt.newValues, ci.mask)
+		wt.masker = masker
 		return wt.run(ctx, intr.handOff)
 	}
 	// handOff runs just before COMMAND starts: a signal caught until then

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/azexec/azexec/internal/inject"
+	"github.com/azexec/azexec/internal/mask"
 	"github.com/azexec/azexec/internal/providers"
 	"github.com/azexec/azexec/internal/template"
 	"github.com/azexec/azexec/internal/watch"
@@ -41,6 +42,9 @@ type watcher struct {
 	poll   *watch.Poller
 	// failing are the secrets whose last check failed, by description.
 	failing map[string]bool
+	// masker masks COMMAND's output (--mask), nil when off; each new
+	// resolution's values are added to it before COMMAND gets them.
+	masker *mask.Masker
 	// newValues learns every value a new resolution brings before COMMAND
 	// gets it: the scrubber, the CI runner's masking, and any output
 	// masking added to the run.
@@ -89,7 +93,7 @@ func (wt *watcher) poller(res resolution) *watch.Poller {
 func (wt *watcher) run(ctx context.Context, handOff func() error) error {
 	log := wt.s.log
 	child, _, err := inject.StartChild(ctx, wt.cmd, inject.ChildOptions{
-		Logger: log, StopSignal: wt.w.signal, Grace: wt.w.grace, BeforeStart: handOff})
+		Logger: log, StopSignal: wt.w.signal, Grace: wt.w.grace, BeforeStart: handOff, Mask: wt.masker})
 	if err != nil {
 		return err
 	}
@@ -269,12 +273,22 @@ func (wt *watcher) resolveAgain(ctx context.Context) (*inject.Env, resolution, e
 	return env, res, nil
 }
 
-// announce hands every value of the new resolution to newValues (the
-// scrubber already knows them), before COMMAND can print one.
+// announce hands every value of the new resolution to newValues and the
+// output masker (the scrubber already knows them), before COMMAND can
+// print one.
 func (wt *watcher) announce(env *inject.Env, res resolution) error {
 	values := secretValues(env, res.vars, tokenVars(wt.g.Tokens))
 	for _, v := range res.fileSecrets {
 		values = append(values, v)
+	}
+	if wt.masker != nil {
+		vars := secretVars(env, res.vars, tokenVars(wt.g.Tokens))
+		for r, v := range res.fileSecrets {
+			if v != "" {
+				vars = append(vars, namedValue{"--file template secret " + r.Vault() + "/" + r.Secret, v})
+			}
+		}
+		addMasked(wt.s.log, wt.masker, vars)
 	}
 	for _, f := range wt.newValues {
 		if err := f(values...); err != nil {

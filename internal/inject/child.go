@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/azexec/azexec/internal/mask"
 )
 
 // Child is a supervised COMMAND that can be restarted: --watch stops it
@@ -64,16 +66,22 @@ type ChildOptions struct {
 	// BeforeStart, as in RunOptions, runs once, just before the first
 	// start, after the forwarder listens.
 	BeforeStart func() error
+	// Mask, when set, masks every value it holds in the output of each
+	// process, through pipes of azexec's own made anew for each start
+	// (maskpipes.go; never a pseudo-terminal, which belongs to one
+	// process). Values added to it later are masked from then on.
+	Mask *mask.Masker
 }
 
 // childRun is one start: its process, the cancel that stops it, and what
 // Wait said once done is closed.
 type childRun struct {
-	cmd    *exec.Cmd
-	cancel context.CancelFunc
-	done   chan struct{}
-	status int
-	err    error
+	cmd     *exec.Cmd
+	streams childStreams // masked output, or nil
+	cancel  context.CancelFunc
+	done    chan struct{}
+	status  int
+	err     error
 }
 
 // ErrExited is Restart's answer when the current process had already ended
@@ -143,15 +151,32 @@ func (ch *Child) start(path string, c Command) (*childRun, int, error) {
 	stop := ch.opts.StopSignal
 	cmd.Cancel = func() error { return cmd.Process.Signal(stop) }
 	cmd.WaitDelay = ch.opts.Grace
+	var streams childStreams
+	if ch.opts.Mask != nil {
+		streams = newMaskPipes(ch.opts.Mask, ch.log)
+		if err := streams.prepare(cmd, nil); err != nil {
+			cancel()
+			return nil, 1, err
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		cancel()
+		if streams != nil {
+			streams.finish()
+		}
 		status, err := startFailure(c.Argv[0], err)
 		return nil, status, err
 	}
-	run := &childRun{cmd: cmd, cancel: cancel, done: make(chan struct{})}
+	run := &childRun{cmd: cmd, streams: streams, cancel: cancel, done: make(chan struct{})}
+	if streams != nil {
+		streams.started()
+	}
 	go func() {
 		run.err = cmd.Wait() // the only Wait on this process
 		run.status = stateStatus(cmd.ProcessState)
+		if streams != nil {
+			streams.finish() // its output copied out, masked, before it counts as ended
+		}
 		cancel()
 		close(run.done)
 	}()
