@@ -62,7 +62,8 @@
 // terminal in raw mode when stdin is a terminal too. Signals and the exit
 // status are as above; a child in a session of its own gets SIGINT and
 // SIGQUIT forwarded too, since no key of azexec's terminal reaches it.
-// A masked child is supervised by superviseWith and never restarted.
+// Plain masked supervision is superviseWith; under --watch a masked child
+// is a Child that gives each process masked pipes of its own.
 //
 // # Exit statuses
 //

@@ -33,8 +33,8 @@ func supervise(ctx context.Context, c Command, opts RunOptions, log hclog.Logger
 
 // superviseWith supervises a child whose output is masked; streams gives
 // it other streams than c's: masked pipes (maskpipes.go) or a
-// pseudo-terminal (pty_unix.go). Such a child is never restarted (--watch
-// refuses masking for now).
+// pseudo-terminal (pty_unix.go). Such a child is never restarted: under
+// --watch a masked child is a Child with ChildOptions.Mask instead.
 func superviseWith(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger, streams childStreams) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 1, fmt.Errorf("command %q not started: %w", c.Argv[0], err)
