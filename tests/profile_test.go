@@ -384,7 +384,7 @@ func TestProfileKernelKeyring(t *testing.T) {
 	t.Parallel()
 	f := startFake(t)
 	p := f.profileSP()
-	env := unsetEnv(f.env(), "AZEXEC_KEYRING_PASSWORD")
+	env := unsetEnv(f.env(), "AZEXEC_KEYRING_PASSWORD", "AZEXEC_KEYRING_BACKEND")
 	name := "e2e-" + randomHex(6)
 	stdout, stderr, code := runAzexec(t, env, p.secret+"\n", "profile", "add", name, "--tenant", p.tenant, "--client-id", p.client, "--subscription", newUUID(), "--keyring-backend", "keyctl")
 	if code == 3 && strings.Contains(stderr, "not available") {

@@ -42,7 +42,7 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	if _, err := parseTokenFlags(resolve.Clouds["public"], g.Tokens); err != nil {
 		return err // syntax errors before any network call
 	}
-	s, err := openSession(ctx, io, g, checkReferences(g))
+	s, err := openSession(ctx, io, g, checkReferences(g), proveWithFirstToken(g.Tokens))
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,10 @@ func checkReferences(g globalOptions) func(*session) error {
 		if err != nil {
 			return err
 		}
-		_, err = findReferences(s.env, emulators)
+		refs, err := findReferences(s.env, emulators)
+		if err == nil && len(refs) > 0 {
+			s.proveWith("keyvault")
+		}
 		return err
 	}
 }
