@@ -92,7 +92,7 @@ func init() {
 func (k *keyctlKeyring) Get(name string) (Item, error) {
 	key, err := keyctlSearch(k.keyring, "user", name)
 	if err != nil {
-		if errors.Is(err, syscall.ENOKEY) {
+		if gone(err) {
 			return Item{}, ErrKeyNotFound
 		}
 		return Item{}, err
@@ -179,6 +179,9 @@ func (k *keyctlKeyring) Keys() ([]string, error) {
 
 	for _, id := range ids {
 		info, err := keyctlDescribe(id)
+		if gone(err) {
+			continue // expired or revoked since listed; the kernel collects it
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -314,6 +317,13 @@ func keyctlUnlink(parent, child int32) error {
 		return errno
 	}
 	return nil
+}
+
+// gone reports an error saying the key is not there, or no longer usable:
+// an expired or revoked key stays linked until the kernel's garbage
+// collector runs, and answers EKEYEXPIRED meanwhile (azexec fork).
+func gone(err error) bool {
+	return errors.Is(err, syscall.ENOKEY) || errors.Is(err, syscall.EKEYEXPIRED) || errors.Is(err, syscall.EKEYREVOKED)
 }
 
 // keyctlExpire sets the key's timeout so that the kernel removes it at
