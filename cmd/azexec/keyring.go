@@ -223,12 +223,27 @@ func readStdinSecret(r io.Reader, what string) (string, error) {
 }
 
 // cacheBackend is the keyring of the token cache for identities other
-// than a profile: --keyring-backend, else the platform's cache default.
+// than a profile: --keyring-backend, else the platform's cache default,
+// except in a Kubernetes pod (see inPod), where there is none.
 func cacheBackend(g globalOptions) string {
 	if g.KeyringBackend != "" {
 		return g.KeyringBackend
 	}
+	if profile.CacheBackend() == "keyctl" && inPod() {
+		return ""
+	}
 	return profile.CacheBackend()
+}
+
+// inPod reports a Kubernetes pod. The kernel keyring is the node's, not
+// the container's: without a user namespace, every container whose
+// processes run as the same uid (root, mostly) shares one user keyring,
+// so a token one pod cached there could be read by another pod of another
+// owner on the node. Pods cache nothing unless --keyring-backend says
+// where. (Docker's and Kubernetes' default seccomp profiles forbid keyctl
+// anyway; this covers pods run without one.)
+func inPod() bool {
+	return os.Getenv("KUBERNETES_SERVICE_HOST") != ""
 }
 
 // cacheStore is a store for the cache's keyring alone, when the run has
@@ -305,7 +320,7 @@ func (s *session) tokenCache(g globalOptions) func(resolve.CacheID, azcore.Token
 		}
 		backend := cacheBackend(g)
 		if backend == "" {
-			return nil, errors.New("no keyring for the token cache on this platform; choose one with --keyring-backend")
+			return nil, errors.New("no default keyring for the token cache here (a container, or no platform keyring); choose one with --keyring-backend")
 		}
 		if store == nil {
 			store = cacheStore(backend)
