@@ -44,21 +44,28 @@ func bytesHash(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// azProfile is the part of Azure CLI's azureProfile.json that says who is
-// logged in: never its token cache (msal_token_cache.*), which holds
-// secrets.
-type azProfile struct {
-	Subscriptions []struct {
-		ID              string `json:"id"`
-		IsDefault       bool   `json:"isDefault"`
-		TenantID        string `json:"tenantId"`
-		HomeTenantID    string `json:"homeTenantId"`
-		EnvironmentName string `json:"environmentName"`
-		User            struct {
-			Name string `json:"name"`
-			Type string `json:"type"`
-		} `json:"user"`
-	} `json:"subscriptions"`
+// azDefaultAccount finds, in Azure CLI's azureProfile.json (never its
+// token cache, msal_token_cache.*, which holds secrets), the default
+// subscription's account. It decodes into maps rather than structs: the
+// encoding/json reflection a struct costs on first use (half a
+// millisecond) is a large part of a warm run.
+func azDefaultAccount(data []byte) (user, userType, tenant, home, cloud string, ok bool) {
+	var doc map[string]any
+	// az writes the file with a UTF-8 byte order mark.
+	if json.Unmarshal(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), &doc) != nil {
+		return "", "", "", "", "", false
+	}
+	subs, _ := doc["subscriptions"].([]any)
+	for _, s := range subs {
+		m, _ := s.(map[string]any)
+		if def, _ := m["isDefault"].(bool); !def {
+			continue
+		}
+		str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
+		u, _ := m["user"].(map[string]any)
+		return str(u, "name"), str(u, "type"), str(m, "tenantId"), str(m, "homeTenantId"), str(m, "environmentName"), true
+	}
+	return "", "", "", "", "", false
 }
 
 // azConfigDir is Azure CLI's configuration directory, as az finds it.
@@ -90,23 +97,12 @@ func cliCacheID(cfg *Config) *CacheID {
 	if err != nil {
 		return nil
 	}
-	var p azProfile
-	// az writes the file with a UTF-8 byte order mark.
-	if json.Unmarshal(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), &p) != nil {
+	user, userType, tenant, home, cloud, ok := azDefaultAccount(data)
+	if !ok || user == "" || tenant == "" {
 		return nil
 	}
-	for _, s := range p.Subscriptions {
-		if !s.IsDefault {
-			continue
-		}
-		if s.User.Name == "" || s.TenantID == "" {
-			return nil
-		}
-		return newCacheID("cli", s.TenantID, "az:"+s.EnvironmentName, dir,
-			strings.ToLower(s.User.Name), s.User.Type, strings.ToLower(s.TenantID),
-			strings.ToLower(s.HomeTenantID), s.EnvironmentName)
-	}
-	return nil
+	return newCacheID("cli", tenant, "az:"+cloud, dir,
+		strings.ToLower(user), userType, strings.ToLower(tenant), strings.ToLower(home), cloud)
 }
 
 // azdConfigDir is the Azure Developer CLI's configuration directory.
