@@ -94,12 +94,16 @@ INJECTION (--inject MODE, how COMMAND receives the identity):
    none       no identity variables; inherited credential variables are removed
    --token VAR=SCOPE gives COMMAND an access token (aliases: arm, graph, keyvault, storage, sql,
    ossrdbms, devops, aks, eventhubs, servicebus, cosmos; or a resource or scope).
+   --file VAR=TEMPLATE renders a template's Key Vault references and {{ env:NAME }} into a sealed
+   in-memory file and gives COMMAND its path, /dev/fd/N, in VAR; nothing reaches the disk
+   (syntax: azexec inject --help; repeatable; AZEXEC_FILE comma-separated).
 
 EXAMPLES:
    azexec -- go run .                    run with whatever identity the chain finds
    azexec --identity cli whoami          show who the Azure CLI login is
    azexec --env-file .env -- make deploy
    azexec --inject endpoint -- node server.js
+   azexec --file APPSETTINGS_PATH=appsettings.tmpl.json -- dotnet run
    azexec --inject none --token PGPASSWORD=ossrdbms -- psql "host=db.postgres.database.azure.com ..."
    AZEXEC_LOG_LEVEL=debug azexec -- env  see every decision (never a value)
 
@@ -134,7 +138,7 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 			}
 			return runExec(c.Context, io, readGlobals(c), command)
 		},
-		Commands: []*cli.Command{whoamiCommand(io), envCommand(io), tokenCommand(io),
+		Commands: []*cli.Command{whoamiCommand(io), envCommand(io), injectCommand(io), tokenCommand(io),
 			gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io),
 			completionCommand(io), versionCommand(io), helpCommand(io)},
 	}

@@ -39,7 +39,10 @@ func envCommand(io streams) *cli.Command {
 			"   keyvault://VAULT/NAME[/VERSION]\n" +
 			"   VAULT takes the DNS suffix of --cloud; an emulator (localhost or 127.0.0.1 with a port) only\n" +
 			"   when --keyvault-emulator HOST:PORT names it, and it gets Key Vault tokens only.\n" +
-			"   Fetched --concurrency at a time within --timeout, all or nothing; a failure exits 4.",
+			"   Fetched --concurrency at a time within --timeout, all or nothing; a failure exits 4.\n\n" +
+			"--file VAR=TEMPLATE and --token VAR=SCOPE are not printed: they belong to a running COMMAND.\n" +
+			"A --file gives COMMAND VAR=/dev/fd/N, a sealed in-memory file holding the rendered template;\n" +
+			"azexec inject -i TEMPLATE prints what that file would hold.",
 		Flags: commandFlags(slices.Concat(identityGlobals, referenceGlobals),
 			&cli.StringFlag{Name: "format", Value: "dotenv", Usage: "output format: dotenv, shell or json"},
 			&cli.BoolFlag{Name: "all", Usage: "print the whole environment, not only what azexec sets or resolves"}),

@@ -42,7 +42,11 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	if _, err := parseTokenFlags(resolve.Clouds["public"], g.Tokens); err != nil {
 		return err // syntax errors before any network call
 	}
-	s, err := openSession(ctx, io, g, checkReferences(g), proveWithFirstToken(g.Tokens))
+	files, err := parseFileFlags(g.Files)
+	if err != nil {
+		return err // every template parsed before any network call
+	}
+	s, err := openSession(ctx, io, g, withTemplates(files.templates()), checkReferences(g), proveWithFirstToken(g.Tokens))
 	if err != nil {
 		return err
 	}
@@ -58,6 +62,9 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 		return err
 	}
 	defer h.close()
+	if err := files.handOver(s, h, true); err != nil {
+		return err
+	}
 	subscriptionForOtherModes(s, g, h.mode)
 	replace := replaceProcess && !g.Supervise && !h.supervise
 	cmd := inject.Command{Argv: command, Stdin: io.in, Stdout: io.out, Stderr: io.errOut, ExtraFiles: h.files}
@@ -66,7 +73,7 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	}
 	// In CI, the runner learns to hide what COMMAND received, should it
 	// print it.
-	if err := newCIMasker(s.trusted, io.errOut).mask(secretValues(s.env, refs, tokenVars(g.Tokens))...); err != nil {
+	if err := newCIMasker(s.trusted, io.errOut).mask(append(secretValues(s.env, refs, tokenVars(g.Tokens)), s.templateSecretValues()...)...); err != nil {
 		return err
 	}
 	s.markUntrusted()

@@ -37,6 +37,7 @@ type globalOptions struct {
 	Inject       string
 	ARM          bool
 	Tokens       []string // VAR=SCOPE
+	Files        []string // VAR=TEMPLATE (see templates.go)
 	AllowScopes  []string
 	Subscription string
 
@@ -81,6 +82,9 @@ func globalFlags() []cli.Flag {
 			Usage: "also set the ARM_* variables Terraform's azurerm provider reads"},
 		&cli.StringSliceFlag{Name: "token", EnvVars: []string{"AZEXEC_TOKEN"},
 			Usage: "give COMMAND an access token in `VAR=SCOPE` (an alias such as arm or ossrdbms, a resource or a scope; repeatable)"},
+		&cli.StringSliceFlag{Name: "file", EnvVars: []string{"AZEXEC_FILE"},
+			Usage: "as `VAR=TEMPLATE`: render TEMPLATE into a sealed in-memory file and give COMMAND its path (/dev/fd/N) in VAR " +
+				"(repeatable; AZEXEC_FILE: comma-separated); see azexec inject --help for the template syntax"},
 		&cli.StringSliceFlag{Name: "allow-scope", EnvVars: []string{"AZEXEC_ALLOW_SCOPE"},
 			Usage: "with --inject endpoint, serve only these `SCOPE`s (repeatable); anything else gets 403"},
 		&cli.StringFlag{Name: "subscription", EnvVars: []string{"AZEXEC_SUBSCRIPTION"},
@@ -104,7 +108,7 @@ func globalFlags() []cli.Flag {
 
 // childOnly are the global flags that only shape COMMAND's environment.
 var childOnly = map[string]bool{
-	"inject": true, "arm": true, "token": true, "allow-scope": true,
+	"inject": true, "arm": true, "token": true, "file": true, "allow-scope": true,
 	"concurrency": true, "keyvault-emulator": true, "supervise": true,
 }
 
@@ -153,6 +157,7 @@ func readGlobals(c *cli.Context) globalOptions {
 		Inject:       str("inject"),
 		ARM:          setAt("arm").Bool("arm"),
 		Tokens:       slice(c, "token"),
+		Files:        slice(c, "file"),
 		AllowScopes:  slice(c, "allow-scope"),
 		Subscription: str("subscription"),
 

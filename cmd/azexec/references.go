@@ -13,11 +13,22 @@ import (
 	"github.com/azexec/azexec/internal/providers"
 )
 
-// pendingRef is one variable whose value is a Key Vault reference.
+// pendingRef is one variable whose value is a Key Vault reference, or one
+// reference a template names (variable empty, at is its FILE:LINE:COLUMN).
 type pendingRef struct {
 	variable string
 	origin   inject.Origin
+	at       string
 	ref      providers.Reference
+}
+
+// where names the reference for messages: the variable and its origin,
+// or the template position.
+func (r pendingRef) where() string {
+	if r.variable == "" {
+		return r.at
+	}
+	return r.variable + " (" + r.origin.String() + ")"
 }
 
 // resolvedRef is one reference resolved, as whoami --json and the debug
@@ -46,8 +57,15 @@ func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]reso
 		return nil, err
 	}
 	refs, err := findReferences(s.env, emulators)
-	if err != nil || len(refs) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	fileRefs, err := templateReferences(s.templates, emulators)
+	if err != nil {
+		return nil, err
+	}
+	if refs = append(refs, fileRefs...); len(refs) == 0 {
+		return nil, nil
 	}
 	f := &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID,
 		Concurrency: g.Concurrency, Timeout: g.Timeout, Transport: s.network.Transporter(), Emulators: emulators}
@@ -64,13 +82,20 @@ func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]reso
 	if err := fetchFailures(refs, results); err != nil {
 		return nil, err
 	}
-	resolved := make([]resolvedRef, len(refs))
+	resolved := make([]resolvedRef, 0, len(refs))
 	for i, r := range refs {
+		if r.variable == "" {
+			s.setTemplateSecret(r.ref, results[i].Value.Reveal())
+			s.log.Debug("key vault reference resolved", "template", r.at, "vault", r.ref.Vault(),
+				"secret", r.ref.Secret, "version", results[i].Version)
+			continue
+		}
 		s.env.Set(r.variable, results[i].Value.Reveal(), r.origin)
-		resolved[i] = resolvedRef{Variable: r.variable, Origin: r.origin.String(), Vault: r.ref.Vault(),
+		rr := resolvedRef{Variable: r.variable, Origin: r.origin.String(), Vault: r.ref.Vault(),
 			VaultURL: r.ref.VaultURL(s.id.Cloud), Secret: r.ref.Secret, Version: results[i].Version}
-		s.log.Debug("key vault reference resolved", "variable", r.variable, "origin", resolved[i].Origin,
-			"vault", resolved[i].Vault, "secret", r.ref.Secret, "version", results[i].Version)
+		resolved = append(resolved, rr)
+		s.log.Debug("key vault reference resolved", "variable", r.variable, "origin", rr.Origin,
+			"vault", rr.Vault, "secret", r.ref.Secret, "version", results[i].Version)
 	}
 	s.log.Info("key vault references resolved", "references", len(refs), "elapsed", time.Since(start).Round(time.Millisecond))
 	return resolved, nil
@@ -89,7 +114,11 @@ func checkReferences(g globalOptions) func(*session) error {
 			return err
 		}
 		refs, err := findReferences(s.env, emulators)
-		if err == nil && len(refs) > 0 {
+		if err != nil {
+			return err
+		}
+		trefs, err := templateReferences(s.templates, emulators)
+		if err == nil && len(refs)+len(trefs) > 0 {
 			s.proveWith("keyvault")
 		}
 		return err
@@ -157,7 +186,7 @@ func unnamedEmulators(refs []pendingRef, emulators providers.Emulators) error {
 			continue
 		}
 		addr := r.ref.EmulatorAddr()
-		problems = append(problems, fmt.Sprintf("%s (%s): vault %q", r.variable, r.origin.String(), r.ref.Host))
+		problems = append(problems, fmt.Sprintf("%s: vault %q", r.where(), r.ref.Host))
 		if !slices.Contains(addrs, addr) {
 			addrs = append(addrs, addr)
 		}
@@ -204,14 +233,14 @@ func fetchFailures(refs []pendingRef, results []providers.Result) error {
 	var problems, hints []string
 	for i, r := range refs {
 		e := results[i].Err
-		if e == nil && strings.IndexByte(results[i].Value.Reveal(), 0) >= 0 {
+		if e == nil && r.variable != "" && strings.IndexByte(results[i].Value.Reveal(), 0) >= 0 {
 			e = &providers.FetchError{Ref: r.ref, Status: 200, Reason: "the secret holds a NUL byte",
 				Hint: "an environment variable cannot hold a NUL byte: store the secret encoded (base64)"}
 		}
 		if e == nil {
 			continue
 		}
-		problems = append(problems, r.variable+" ("+r.origin.String()+"): "+e.Error())
+		problems = append(problems, r.where()+": "+e.Error())
 		hints = append(hints, e.Hint)
 	}
 	if len(problems) == 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/azexec/azexec/internal/profile"
 	"github.com/azexec/azexec/internal/providers"
 	"github.com/azexec/azexec/internal/resolve"
+	"github.com/azexec/azexec/internal/template"
 )
 
 // session is what every command that acts as an identity shares: the
@@ -54,6 +55,11 @@ type session struct {
 	// configuration is checked, before the identity is resolved: nothing
 	// the command does needs one (s.id stays nil).
 	skipIdentity bool
+	// templates are the templates of azexec inject and --file, whose
+	// references are checked and fetched with the environment's;
+	// templateSecrets holds their values, by reference, once fetched.
+	templates       []*template.Template
+	templateSecrets map[providers.Reference]string
 }
 
 // withTimeout bounds ctx by --timeout, for the requests a command makes
