@@ -19,6 +19,6 @@ bench() { # NAME BENCHTIME COUNT
   echo "== $1" >&2
   tests/offline.sh go test -run '^$' -bench "$1" -benchtime "$2" -count "$3" -timeout 30m ./tests/bench/
 }
-bench 'Warm' 50x 3
-bench 'CLIReference' 20x 3
+bench 'Warm' 20x 2
+bench 'CLIReference' 10x 2
 bench 'References200$' 10x 3
