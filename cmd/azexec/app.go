@@ -89,8 +89,9 @@ INJECTION (--inject MODE, how COMMAND receives the identity):
               values COMMAND receives are announced to the runner for masking, on stderr.
    env        AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (--arm: ARM_* for Terraform too)
    auth-file  AZURE_AUTH_LOCATION=/dev/fd/N, a sealed in-memory --sdk-auth file (service principal)
-   endpoint   IDENTITY_ENDPOINT and IDENTITY_HEADER: a local managed identity endpoint serving
-              tokens for any identity; the child holds no long-lived secret (--allow-scope limits it)
+   endpoint   IDENTITY_ENDPOINT and IDENTITY_HEADER (and MSI_ENDPOINT, MSI_SECRET): a local managed
+              identity endpoint serving tokens for any identity; the child holds no long-lived
+              secret (--allow-scope limits it). azexec serve is the same for containers.
    none       no identity variables; inherited credential variables are removed
    --token VAR=SCOPE gives COMMAND an access token (aliases: arm, graph, keyvault, storage, sql,
    ossrdbms, devops, aks, eventhubs, servicebus, cosmos; or a resource or scope).
@@ -98,12 +99,20 @@ INJECTION (--inject MODE, how COMMAND receives the identity):
    in-memory file and gives COMMAND its path, /dev/fd/N, in VAR; nothing reaches the disk
    (syntax: azexec inject --help; repeatable; AZEXEC_FILE comma-separated).
 
+MASKING (--mask, --no-mask; on by default in CI: CI, GITHUB_ACTIONS or TF_BUILD set):
+   every secret azexec gives COMMAND (Key Vault values, --token tokens, the service principal's
+   secret or certificate password, the endpoint's header) is replaced by <concealed by azexec>
+   in COMMAND's stdout and stderr, also base64-, URL- or JSON-encoded and split across writes.
+   azexec then supervises COMMAND; on a terminal COMMAND gets a pseudo-terminal, so colours
+   and full-screen programs work. Values under 6 characters are left, with a warning.
+
 EXAMPLES:
    azexec -- go run .                    run with whatever identity the chain finds
    azexec --identity cli whoami          show who the Azure CLI login is
    azexec --env-file .env -- make deploy
    azexec --inject endpoint -- node server.js
    azexec --file APPSETTINGS_PATH=appsettings.tmpl.json -- dotnet run
+   azexec serve --listen 172.17.0.1 --advertise host.docker.internal -- docker compose up
    azexec --inject none --token PGPASSWORD=ossrdbms -- psql "host=db.postgres.database.azure.com ..."
    AZEXEC_LOG_LEVEL=debug azexec -- env  see every decision (never a value)
 
@@ -139,7 +148,7 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 			return runExec(c.Context, io, readGlobals(c), command)
 		},
 		Commands: []*cli.Command{whoamiCommand(io), envCommand(io), injectCommand(io), tokenCommand(io),
-			gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io),
+			serveCommand(io, command, hasCommand), gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io),
 			completionCommand(io), versionCommand(io), helpCommand(io)},
 	}
 	setUsageErrors(app.Commands)

@@ -66,7 +66,8 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 		return err
 	}
 	subscriptionForOtherModes(s, g, h.mode)
-	replace := replaceProcess && !g.Supervise && !h.supervise
+	masker := maskRun(s, g, refs) // nil unless masking (outputmask.go)
+	replace := replaceProcess && !g.Supervise && !h.supervise && masker == nil
 	cmd := inject.Command{Argv: command, Stdin: io.in, Stdout: io.out, Stderr: io.errOut, ExtraFiles: h.files}
 	if h.afterMode != nil {
 		h.afterMode(&cmd, replace)
@@ -81,7 +82,7 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	s.log.Debug("starting command", "command", command[0], "replace", replace, "inject", h.mode)
 	// handOff runs just before COMMAND starts: a signal caught until then
 	// stops the run; any later one is COMMAND's.
-	status, err := inject.Run(ctx, cmd, inject.RunOptions{Replace: replace, Logger: s.log, BeforeStart: intr.handOff})
+	status, err := inject.Run(ctx, cmd, inject.RunOptions{Replace: replace, Logger: s.log, BeforeStart: intr.handOff, Mask: masker})
 	if err != nil {
 		return err
 	}

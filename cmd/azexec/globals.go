@@ -21,6 +21,9 @@ type globalOptions struct {
 	LogLevel  string
 	LogFormat string
 	Supervise bool
+	// Mask, MaskSet and NoMask are --mask (or AZEXEC_MASK) and --no-mask;
+	// maskWanted (outputmask.go) decides.
+	Mask, MaskSet, NoMask bool
 	// ProofScope is not a flag: a command that needs one token sets it,
 	// so that the token proving the identity is the one it prints (one
 	// request, one az run, instead of two).
@@ -50,6 +53,10 @@ type globalOptions struct {
 	// ServiceConnection is the Azure Pipelines service connection id
 	// (the pipelines source).
 	ServiceConnection string
+	// endpoint is where the identity endpoint listens and what it tells
+	// clients, when serve decided it; nil for --inject endpoint, which
+	// listens on a free loopback port.
+	endpoint *endpointPlace
 	// profileApplied is set once withProfileDefaults has read the
 	// profile's defaults, so that the wrapper and its session read the
 	// config file once between them.
@@ -86,11 +93,11 @@ func globalFlags() []cli.Flag {
 			Usage: "as `VAR=TEMPLATE`: render TEMPLATE into a sealed in-memory file and give COMMAND its path (/dev/fd/N) in VAR " +
 				"(repeatable; AZEXEC_FILE: comma-separated); see azexec inject --help for the template syntax"},
 		&cli.StringSliceFlag{Name: "allow-scope", EnvVars: []string{"AZEXEC_ALLOW_SCOPE"},
-			Usage: "with --inject endpoint, serve only these `SCOPE`s (repeatable); anything else gets 403"},
+			Usage: "with --inject endpoint or serve, serve only these `SCOPE`s (repeatable); anything else gets 403"},
 		&cli.StringFlag{Name: "subscription", EnvVars: []string{"AZEXEC_SUBSCRIPTION"},
 			Usage: "subscription `ID` for COMMAND (default: AZURE_SUBSCRIPTION_ID, the auth file's, az's default, or the only one visible)"},
 		&cli.IntFlag{Name: "concurrency", Value: providers.DefaultConcurrency, EnvVars: []string{"AZEXEC_CONCURRENCY"},
-			Usage: "fetch at most `N` Key Vault secrets at once"},
+			Usage: "fetch at most `N` Key Vault secrets at once, all vaults together; below it each vault's limit adapts (starts at 64, halves when the vault throttles)"},
 		&cli.DurationFlag{Name: "timeout", Value: providers.DefaultTimeout, EnvVars: []string{"AZEXEC_TIMEOUT"},
 			Usage: "give up signing in, and then fetching Key Vault references and tokens, after `DURATION` each, retries included"},
 		&cli.StringSliceFlag{Name: "keyvault-emulator", EnvVars: []string{"AZEXEC_KEYVAULT_EMULATOR"},
@@ -103,6 +110,10 @@ func globalFlags() []cli.Flag {
 			Usage: "neither read nor write access tokens in the keyring's token cache"},
 		&cli.BoolFlag{Name: "supervise", EnvVars: []string{"AZEXEC_SUPERVISE"},
 			Usage: "keep azexec as COMMAND's parent (forwarding signals) instead of replacing itself with COMMAND"},
+		&cli.BoolFlag{Name: "mask", EnvVars: []string{"AZEXEC_MASK"},
+			Usage: "replace every secret azexec gives COMMAND with <concealed by azexec> in COMMAND's output, on a pseudo-terminal when azexec has a terminal (default: on in CI, i.e. CI, GITHUB_ACTIONS or TF_BUILD set; implies --supervise)"},
+		&cli.BoolFlag{Name: "no-mask", EnvVars: []string{"AZEXEC_NO_MASK"},
+			Usage: "show COMMAND's output as it is, also in CI (wins over --mask)"},
 	}
 }
 
@@ -110,6 +121,7 @@ func globalFlags() []cli.Flag {
 var childOnly = map[string]bool{
 	"inject": true, "arm": true, "token": true, "file": true, "allow-scope": true,
 	"concurrency": true, "keyvault-emulator": true, "supervise": true,
+	"mask": true, "no-mask": true,
 }
 
 // identityFlags are the global flags that matter to a command that only
@@ -148,6 +160,9 @@ func readGlobals(c *cli.Context) globalOptions {
 		LogLevel:  str("log-level"),
 		LogFormat: str("log-format"),
 		Supervise: setAt("supervise").Bool("supervise"),
+		Mask:      setAt("mask").Bool("mask"),
+		MaskSet:   setAt("mask").IsSet("mask"),
+		NoMask:    setAt("no-mask").Bool("no-mask"),
 
 		Concurrency: setAt("concurrency").Int("concurrency"),
 		Timeout:     setAt("timeout").Duration("timeout"),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"github.com/azexec/azexec/internal/endpoint"
 	"github.com/azexec/azexec/internal/fail"
 	"github.com/azexec/azexec/internal/inject"
 	"github.com/azexec/azexec/internal/providers"
@@ -57,14 +58,14 @@ func checkInjectMode(g globalOptions) error {
 	}
 	if len(g.AllowScopes) > 0 && g.Inject != injectEndpoint {
 		return fail.New(fail.Usage, "--allow-scope limits the identity endpoint, but --inject is %q", g.Inject).
-			WithHint("add --inject endpoint: in the other modes the child holds the credential itself")
+			WithHint("add --inject endpoint, or use azexec serve: in the other modes the child holds the credential itself")
 	}
 	for _, a := range g.AllowScopes {
 		scope, err := providers.Scope(resolve.Clouds["public"], a)
 		if err != nil {
 			return err
 		}
-		if _, err := inject.AllowedResource(scope); err != nil {
+		if _, err := endpoint.AllowedResource(scope); err != nil {
 			return fail.New(fail.Usage, "--allow-scope %q: %v", a, err).
 				WithHint("give an alias, or the resource exactly as SDKs ask for it, such as https://vault.azure.net")
 		}
@@ -171,26 +172,63 @@ func injectAuthFileMode(s *session, h *handover) error {
 }
 
 func injectEndpointMode(s *session, g globalOptions, h *handover) error {
-	var allow []string
-	for _, a := range g.AllowScopes {
-		scope, err := providers.Scope(s.id.Cloud, a)
-		if err != nil {
-			return err
-		}
-		allow = append(allow, scope)
-	}
-	e, err := inject.StartEndpoint(inject.EndpointOptions{
-		Credential: s.id.Credential, ClientID: s.id.ClientID, ObjectID: s.id.ObjectID,
-		AllowResources: allow, Logger: s.log.Named("endpoint"),
-	})
+	e, err := startEndpoint(s, g)
 	if err != nil {
 		return err
 	}
-	s.scrub.Add(e.Header())
 	h.closers = append(h.closers, e.Close)
 	h.supervise = true
 	s.log.Debug("identity endpoint handed to the child", "removed", e.Apply(s.env))
 	return nil
+}
+
+// startEndpoint starts the identity endpoint for the session's identity:
+// on the listener serve made (g.endpoint), or on a free loopback port for
+// --inject endpoint. Its secrets join the scrubber before any request can
+// be logged.
+func startEndpoint(s *session, g globalOptions) (*endpoint.Server, error) {
+	place := g.endpoint
+	if place == nil {
+		place = &endpointPlace{}
+	}
+	var allow []string
+	for _, a := range g.AllowScopes {
+		scope, err := providers.Scope(s.id.Cloud, a)
+		if err != nil {
+			return nil, err
+		}
+		allow = append(allow, scope)
+	}
+	secret, err := endpoint.NewSecret()
+	if err != nil {
+		return nil, err
+	}
+	s.scrub.Add(secret)
+	ln := place.listener
+	if ln == nil {
+		addr, _ := endpoint.ListenAddress(endpoint.DefaultListen, 0)
+		if ln, err = endpoint.Listen(addr); err != nil {
+			return nil, err
+		}
+	}
+	e, err := endpoint.Start(endpoint.Options{
+		Listener: ln, Secret: secret, Advertise: place.advertise,
+		Credential: s.id.Credential, ClientID: s.id.ClientID, ObjectID: s.id.ObjectID,
+		AllowResources: allow, Logger: s.log.Named("endpoint"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range e.Secrets() {
+		s.scrub.Add(v)
+	}
+	if place.print != "" {
+		if err := printEndpoint(place.out, place.print, e.Vars()); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 // setSubscription gives the child the subscription, when one is known.

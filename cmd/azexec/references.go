@@ -67,7 +67,7 @@ func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]reso
 	if refs = append(refs, fileRefs...); len(refs) == 0 {
 		return nil, nil
 	}
-	f := &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID,
+	f := &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID, TenantID: s.id.TenantID,
 		Concurrency: g.Concurrency, Timeout: g.Timeout, Transport: s.network.Transporter(), Emulators: emulators}
 	s.log.Debug("resolving key vault references", "references", len(refs), "concurrency", g.Concurrency, "timeout", g.Timeout)
 	start := time.Now()
@@ -140,7 +140,7 @@ func keyVaultEmulators(g globalOptions) (providers.Emulators, error) {
 func checkFetchOptions(g globalOptions) error {
 	if g.Concurrency < 1 {
 		return fail.New(fail.Usage, "--concurrency must be at least 1, not %d", g.Concurrency).
-			WithHint("the default, %d, suits most vaults", providers.DefaultConcurrency)
+			WithHint("it is only a ceiling: each vault's limit adapts below it (default %d)", providers.DefaultConcurrency)
 	}
 	if g.Timeout <= 0 {
 		return fail.New(fail.Usage, "--timeout must be positive, not %s", g.Timeout).

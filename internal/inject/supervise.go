@@ -12,8 +12,20 @@ import (
 )
 
 // supervise starts the child in azexec's own process group, forwards
-// signals to it until it exits (see forwarder) and returns its status.
+// signals to it until it exits (see forwarder) and returns its status. As
+// PID 1 or a subreaper it also reaps the orphans that come to it (reaper).
+// With opts.Mask it masks the child's output (masked.go).
 func supervise(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger) (int, error) {
+	if opts.Mask != nil {
+		return superviseMasked(ctx, path, c, opts, log)
+	}
+	return superviseWith(ctx, path, c, opts, log, nil)
+}
+
+// superviseWith is supervise; streams, when not nil, gives the child
+// other streams than c's: masked pipes (maskpipes.go) or a pseudo-terminal
+// (pty_unix.go).
+func superviseWith(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger, streams childStreams) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 1, fmt.Errorf("command %q not started: %w", c.Argv[0], err)
 	}
@@ -23,12 +35,26 @@ func supervise(ctx context.Context, path string, c Command, opts RunOptions, log
 	if err := beforeStart(opts); err != nil {
 		return 1, err // signals queued for the child die with fwd
 	}
+	if streams != nil {
+		if err := streams.prepare(cmd, fwd); err != nil {
+			return 1, err
+		}
+		defer streams.finish()
+	}
 	if err := cmd.Start(); err != nil {
 		return startFailure(c.Argv[0], err)
 	}
+	if streams != nil {
+		streams.started()
+	}
 	fwd.start(cmd.Process)
+	orphans := startReaper(cmd.Process.Pid, log)
 	waitErr := cmd.Wait()
+	orphans.stop()
 	fwd.stop()
+	if streams != nil {
+		streams.finish()
+	}
 	status := stateStatus(cmd.ProcessState)
 	log.Debug("command exited", "command", c.Argv[0], "status", status)
 	return status, waitError(ctx, c.Argv[0], waitErr, log)
@@ -100,6 +126,13 @@ type forwarder struct {
 	log      hclog.Logger
 	started  bool
 	stopped  bool
+	// ownSession is set when the child runs in a session of its own, on a
+	// pseudo-terminal (pty_unix.go): no signal of azexec's terminal
+	// reaches it, so every one is forwarded, but SIGWINCH, which resize
+	// handles (the kernel then tells the child). resize, when set, runs on
+	// every SIGWINCH.
+	ownSession bool
+	resize     func()
 }
 
 // listen starts catching the forwarded signals before the child starts, so
@@ -137,7 +170,13 @@ func (f *forwarder) start(p *os.Process) {
 
 // relay passes one signal on, unless the terminal already delivered it.
 func (f *forwarder) relay(p *os.Process, s os.Signal) {
-	if terminalSignals[s] && inTerminalForeground() {
+	if f.resize != nil && s == winchSignal {
+		f.resize()
+		if f.ownSession {
+			return // the kernel tells the child, through its terminal
+		}
+	}
+	if terminalSignals[s] && !f.ownSession && inTerminalForeground() {
 		f.log.Debug("not forwarding signal: the terminal sent it to the command too", "signal", s.String())
 		return
 	}

@@ -13,6 +13,7 @@ type vault struct {
 	url     string
 	secrets map[string]*secret // lower-case name
 	deny    map[string]bool    // lower-case object ids
+	limit   *bucket            // LimitVault's rate limit; nil for none
 }
 
 type secret struct {
@@ -203,6 +204,9 @@ func kvError(w http.ResponseWriter, status int, code, msg string, inner string) 
 func (s *Server) handleVault(w http.ResponseWriter, r *http.Request, v *vault) {
 	w.Header().Set("x-ms-keyvault-service-version", "1.9.0.0")
 	w.Header().Set("x-ms-request-id", randomUUID())
+	if s.rateLimited(w, r, v) {
+		return
+	}
 	challenge := func(code, msg string) {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization="%s/%s", resource="%s"`, s.URL, s.opts.Tenant, VaultAudience))
 		kvError(w, http.StatusUnauthorized, code, msg, "")

@@ -1,4 +1,4 @@
-package inject
+package endpoint
 
 import (
 	"net/url"
@@ -67,7 +67,7 @@ func TestEndpointRefusesResourceVariants(t *testing.T) {
 	for _, allow := range [][]string{{"https://vault.azure.net/.default"}, nil} {
 		e, cred := startTestEndpoint(t, allow...)
 		for name, res := range resourceVariants {
-			status, body := get(t, e, e.Header(), "api-version=2019-08-01&resource="+url.QueryEscape(res))
+			status, body := get(t, e, e.header(), "api-version=2019-08-01&resource="+url.QueryEscape(res))
 			if status != 400 {
 				t.Errorf("allow %v, %s (%q): status %d, want 400 (%v)", allow, name, res, status, body)
 			}
@@ -107,7 +107,7 @@ func TestEndpointRequestsWhatItChecks(t *testing.T) {
 	}
 	for _, tc := range cases {
 		before := cred.calls.Load()
-		status, body := get(t, e, e.Header(), "api-version=2019-08-01&resource="+url.QueryEscape(tc.resource))
+		status, body := get(t, e, e.header(), "api-version=2019-08-01&resource="+url.QueryEscape(tc.resource))
 		if status != tc.status {
 			t.Errorf("%q: status %d, want %d (%v)", tc.resource, status, tc.status, body)
 			continue
@@ -162,13 +162,12 @@ func TestEndpointRefusesOtherIdentities(t *testing.T) {
 		"api-version=2019-08-01",                // a second api-version
 	}
 	cred := &countingCred{}
-	e, err := StartEndpoint(EndpointOptions{Credential: cred, ClientID: own, ObjectID: ownObject})
+	e, err := startServer(t, Options{Credential: cred, ClientID: own, ObjectID: ownObject})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.Close() })
 	for _, sel := range refused {
-		status, body := get(t, e, e.Header(), ok+"&"+sel)
+		status, body := get(t, e, e.header(), ok+"&"+sel)
 		if status != 400 {
 			t.Errorf("%s: status %d, want 400 (%v)", sel, status, body)
 		}
@@ -186,7 +185,7 @@ func TestEndpointRefusesOtherIdentities(t *testing.T) {
 		"unrelated=1",
 	}
 	for _, sel := range served {
-		if status, body := get(t, e, e.Header(), ok+"&"+sel); status != 200 {
+		if status, body := get(t, e, e.header(), ok+"&"+sel); status != 200 {
 			t.Errorf("%s: status %d, want 200 (%v)", sel, status, body)
 		}
 	}
@@ -197,13 +196,12 @@ func TestEndpointRefusesOtherIdentities(t *testing.T) {
 // client_id) can name it, not even an empty one.
 func TestEndpointUnknownIDsMatchNothing(t *testing.T) {
 	cred := &countingCred{}
-	e, err := StartEndpoint(EndpointOptions{Credential: cred})
+	e, err := startServer(t, Options{Credential: cred})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.Close() })
 	for _, sel := range []string{"client_id=", "object_id=", "principal_id=", "client_id=x", "object_id=x"} {
-		if status, _ := get(t, e, e.Header(), "api-version=2019-08-01&resource=https://vault.azure.net&"+sel); status != 400 {
+		if status, _ := get(t, e, e.header(), "api-version=2019-08-01&resource=https://vault.azure.net&"+sel); status != 400 {
 			t.Errorf("%s: status %d, want 400", sel, status)
 		}
 	}
@@ -223,7 +221,7 @@ func TestEndpointRefusesMalformedQueries(t *testing.T) {
 		"api-version=2019-08-01",
 		"api-version=2019-08-01&resource=",
 	} {
-		if status, _ := get(t, e, e.Header(), q); status != 400 {
+		if status, _ := get(t, e, e.header(), q); status != 400 {
 			t.Errorf("%s: status %d, want 400", q, status)
 		}
 	}
@@ -251,7 +249,7 @@ func TestSameIDIsASCIIOnly(t *testing.T) {
 // loosely.
 func TestAllowScopeMustBeCanonical(t *testing.T) {
 	for _, bad := range []string{"https://Vault.azure.net/.default", "https://vault.azure.net\u00a0/.default", "https://vault.azure.net///.default", "https://vault.azure.net:443", ""} {
-		_, err := StartEndpoint(EndpointOptions{Credential: &countingCred{}, AllowResources: []string{bad}})
+		_, err := startServer(t, Options{Credential: &countingCred{}, AllowResources: []string{bad}})
 		if fail.KindOf(err) != fail.Usage {
 			t.Errorf("%q: error %v, want a usage error", bad, err)
 		}
