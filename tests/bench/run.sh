@@ -10,6 +10,13 @@
 #             AZEXEC_BENCH_BASELINE if set, else BASELINE_REF (default
 #             main) built from `git archive`.
 #
+#   warm      warm `azexec -- true` (az login, environment service
+#             principal; the token cache in the kernel keyring) against
+#             `true` alone and the real az doing no network (`az account
+#             show`: /usr/bin/az or AZEXEC_BENCH_AZ; skipped without one),
+#             and `azexec --identity cli` with one Key Vault reference,
+#             cold and warm, counting az's runs.
+#
 # BENCH_COUNT (default 10) is the runs per figure for the single-process
 # benchmarks, HERD_COUNT (default 3) for the herd.
 set -eu
@@ -44,6 +51,14 @@ bench_adaptive() {
 }
 # --- end adaptive ---
 
-for section in ${*:-adaptive}; do
+# --- warm: the token cache of every source (tests/bench/warm_test.go) ---
+bench_warm() {
+  echo "== warm: warm starts against true and az"
+  tests/offline.sh go test -run '^$' -bench 'Warm' -benchtime 20x -count 2 -timeout 30m ./tests/bench/
+  tests/offline.sh go test -run '^$' -bench 'CLIReference' -benchtime 10x -count 2 -timeout 30m ./tests/bench/
+}
+# --- end warm ---
+
+for section in ${*:-warm adaptive}; do
   "bench_$section"
 done
