@@ -50,7 +50,7 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	if err != nil {
 		return err // every template parsed before any network call
 	}
-	s, err := openSession(ctx, io, g, withTemplates(files.templates()), checkReferences(g))
+	s, err := openSession(ctx, io, g, withTemplates(files.templates()), checkReferences(g), proveWithFirstToken(g.Tokens))
 	if err != nil {
 		return err
 	}

@@ -154,10 +154,14 @@ func checkReferences(g globalOptions) func(*session) error {
 		if err != nil {
 			return err
 		}
-		if _, err = findReferences(s.env, emulators); err != nil {
+		refs, err := findReferences(s.env, emulators)
+		if err != nil {
 			return err
 		}
-		_, err = templateReferences(s.templates, emulators)
+		trefs, err := templateReferences(s.templates, emulators)
+		if err == nil && len(refs)+len(trefs) > 0 {
+			s.proveWith("keyvault")
+		}
 		return err
 	}
 }
