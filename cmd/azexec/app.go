@@ -110,6 +110,7 @@ EXAMPLES:
    azexec -- go run .                    run with whatever identity the chain finds
    azexec --identity cli whoami          show who the Azure CLI login is
    azexec --env-file .env -- make deploy
+   azexec --env-file .env --watch -- npm run dev   restart the dev server when a secret it uses rotates
    azexec --inject endpoint -- node server.js
    azexec --file APPSETTINGS_PATH=appsettings.tmpl.json -- dotnet run
    azexec serve --listen 172.17.0.1 --advertise host.docker.internal -- docker compose up

@@ -50,6 +50,14 @@ type globalOptions struct {
 	NoCache        bool
 	InjectSet      bool // --inject or AZEXEC_INJECT given: a profile's default does not apply
 
+	// --watch (watchflags.go, watch.go): Watch is the flag as given,
+	// WatchExtras the other watch options set, which need it.
+	Watch       watchSetting
+	WatchSignal string
+	WatchGrace  time.Duration
+	WatchReload string
+	WatchExtras []string
+
 	// ServiceConnection is the Azure Pipelines service connection id
 	// (the pipelines source).
 	ServiceConnection string
@@ -66,7 +74,7 @@ type globalOptions struct {
 // globalFlags returns fresh flag values: urfave/cli keeps state in them, so
 // the app and every subcommand need their own.
 func globalFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "identity", Value: "auto", EnvVars: []string{"AZEXEC_IDENTITY"},
 			Usage: "identity source: auto, env, auth-file, workload, github, pipelines, managed, cli or azd"},
 		&cli.StringFlag{Name: "cloud", Value: "public", EnvVars: []string{"AZEXEC_CLOUD"},
@@ -114,7 +122,7 @@ func globalFlags() []cli.Flag {
 			Usage: "replace every secret azexec gives COMMAND with <concealed by azexec> in COMMAND's output, on a pseudo-terminal when azexec has a terminal (default: on in CI, i.e. CI, GITHUB_ACTIONS or TF_BUILD set; implies --supervise)"},
 		&cli.BoolFlag{Name: "no-mask", EnvVars: []string{"AZEXEC_NO_MASK"},
 			Usage: "show COMMAND's output as it is, also in CI (wins over --mask)"},
-	}
+	}, watchFlags()...)
 }
 
 // childOnly are the global flags that only shape COMMAND's environment.
@@ -122,6 +130,7 @@ var childOnly = map[string]bool{
 	"inject": true, "arm": true, "token": true, "file": true, "allow-scope": true,
 	"concurrency": true, "keyvault-emulator": true, "supervise": true,
 	"mask": true, "no-mask": true,
+	"watch": true, "watch-signal": true, "watch-grace": true, "watch-reload": true,
 }
 
 // identityFlags are the global flags that matter to a command that only
@@ -150,7 +159,7 @@ func readGlobals(c *cli.Context) globalOptions {
 		return c
 	}
 	str := func(name string) string { return setAt(name).String(name) }
-	return globalOptions{
+	g := globalOptions{
 		Identity:  str("identity"),
 		Cloud:     str("cloud"),
 		CloudSet:  setAt("cloud").IsSet("cloud"),
@@ -183,6 +192,8 @@ func readGlobals(c *cli.Context) globalOptions {
 
 		ServiceConnection: str("service-connection"),
 	}
+	readWatch(c, &g, setAt)
+	return g
 }
 
 // slice gathers a repeatable flag from every level that set it, outermost

@@ -60,6 +60,9 @@ type session struct {
 	// templateSecrets holds their values, by reference, once fetched.
 	templates       []*template.Template
 	templateSecrets map[providers.Reference]string
+	// templateRefs are the templates' references as resolved (versions
+	// read), for --watch.
+	templateRefs []resolvedRef
 }
 
 // withTimeout bounds ctx by --timeout, for the requests a command makes

@@ -106,25 +106,29 @@ func Run(ctx context.Context, c Command, opts RunOptions) (status int, err error
 		log = hclog.NewNullLogger()
 	}
 	if len(c.Argv) == 0 {
-		return statusUsage, fail.New(fail.Usage, "no command given").
-			WithHint("azexec [options] -- COMMAND [ARGS...]")
+		return statusUsage, noCommand()
 	}
 	if c.Env == nil {
 		c.Env = []string{}
+	}
+	if !opts.Replace || opts.Mask != nil {
+		log.Debug("supervising the command", "command", c.Argv[0], "args", len(c.Argv)-1)
+		return supervise(ctx, c, opts, log)
 	}
 	path, err := lookCommand(c)
 	if err != nil {
 		return ExitStatus(err), err
 	}
-	if opts.Replace && opts.Mask == nil {
-		log.Debug("replacing azexec with the command", "command", c.Argv[0], "args", len(c.Argv)-1)
-		if err := beforeStart(opts); err != nil {
-			return 1, err
-		}
-		return replace(ctx, path, c)
+	log.Debug("replacing azexec with the command", "command", c.Argv[0], "args", len(c.Argv)-1)
+	if err := beforeStart(opts); err != nil {
+		return 1, err
 	}
-	log.Debug("supervising the command", "command", c.Argv[0], "args", len(c.Argv)-1)
-	return supervise(ctx, path, c, opts, log)
+	return replace(ctx, path, c)
+}
+
+// noCommand is the usage error for an empty command line.
+func noCommand() error {
+	return fail.New(fail.Usage, "no command given").WithHint("azexec [options] -- COMMAND [ARGS...]")
 }
 
 // ExitStatus maps an error from running a child to a shell-style exit

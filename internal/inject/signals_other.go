@@ -27,3 +27,6 @@ func replace(context.Context, string, Command) (int, error) {
 	return statusUsage, fail.New(fail.Usage, "replace mode is not supported on this system").
 		WithHint("run without replace mode; azexec then supervises the command")
 }
+
+// namedSignals are the signals a non-Unix system can send.
+var namedSignals = map[string]os.Signal{"INT": os.Interrupt, "KILL": os.Kill}

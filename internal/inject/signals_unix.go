@@ -47,3 +47,10 @@ func inTerminalForeground() bool {
 	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
 	return err == nil && pgrp == syscall.Getpgrp()
 }
+
+// namedSignals are the signals --watch-signal and --watch-reload accept:
+// those a program conventionally reads as "stop" or "reload".
+var namedSignals = map[string]syscall.Signal{
+	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "TERM": syscall.SIGTERM,
+	"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH, "KILL": syscall.SIGKILL,
+}

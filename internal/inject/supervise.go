@@ -12,19 +12,29 @@ import (
 )
 
 // supervise starts the child in azexec's own process group, forwards
-// signals to it until it exits (see forwarder) and returns its status. As
-// PID 1 or a subreaper it also reaps the orphans that come to it (reaper).
-// With opts.Mask it masks the child's output (masked.go).
-func supervise(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger) (int, error) {
+// signals to it until it exits (see forwarder) and returns its status: a
+// Child that is never restarted. As PID 1 or a subreaper it also reaps the
+// orphans that come to it (reaper). With opts.Mask it masks the child's
+// output (masked.go), through superviseWith.
+func supervise(ctx context.Context, c Command, opts RunOptions, log hclog.Logger) (int, error) {
 	if opts.Mask != nil {
+		path, err := lookCommand(c)
+		if err != nil {
+			return ExitStatus(err), err
+		}
 		return superviseMasked(ctx, path, c, opts, log)
 	}
-	return superviseWith(ctx, path, c, opts, log, nil)
+	ch, status, err := StartChild(ctx, c, ChildOptions{Logger: log, Grace: opts.KillDelay, BeforeStart: opts.BeforeStart})
+	if err != nil {
+		return status, err
+	}
+	return ch.Wait()
 }
 
-// superviseWith is supervise; streams, when not nil, gives the child
-// other streams than c's: masked pipes (maskpipes.go) or a pseudo-terminal
-// (pty_unix.go).
+// superviseWith supervises a child whose output is masked; streams gives
+// it other streams than c's: masked pipes (maskpipes.go) or a
+// pseudo-terminal (pty_unix.go). Such a child is never restarted: under
+// --watch a masked child is a Child with ChildOptions.Mask instead.
 func superviseWith(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger, streams childStreams) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 1, fmt.Errorf("command %q not started: %w", c.Argv[0], err)
@@ -47,7 +57,7 @@ func superviseWith(ctx context.Context, path string, c Command, opts RunOptions,
 	if streams != nil {
 		streams.started()
 	}
-	fwd.start(cmd.Process)
+	fwd.start(cmd.Process.Signal)
 	orphans := startReaper(cmd.Process.Pid, log)
 	waitErr := cmd.Wait()
 	orphans.stop()
@@ -152,15 +162,16 @@ func listen(log hclog.Logger) *forwarder {
 	return f
 }
 
-// start relays caught signals to p until stop.
-func (f *forwarder) start(p *os.Process) {
+// start relays caught signals through deliver (to the child's current
+// process) until stop.
+func (f *forwarder) start(deliver func(os.Signal) error) {
 	f.started = true
 	go func() {
 		defer close(f.finished)
 		for {
 			select {
 			case s := <-f.sigs:
-				f.relay(p, s)
+				f.relay(deliver, s)
 			case <-f.done:
 				return
 			}
@@ -169,7 +180,7 @@ func (f *forwarder) start(p *os.Process) {
 }
 
 // relay passes one signal on, unless the terminal already delivered it.
-func (f *forwarder) relay(p *os.Process, s os.Signal) {
+func (f *forwarder) relay(deliver func(os.Signal) error, s os.Signal) {
 	if f.resize != nil && s == winchSignal {
 		f.resize()
 		if f.ownSession {
@@ -181,7 +192,7 @@ func (f *forwarder) relay(p *os.Process, s os.Signal) {
 		return
 	}
 	f.log.Debug("forwarding signal", "signal", s.String())
-	if err := p.Signal(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := deliver(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		f.log.Warn("forwarding signal failed", "signal", s.String(), "error", err.Error())
 	}
 }

@@ -407,6 +407,11 @@ func (s *Server) Connections() int {
 type Fault struct {
 	// Kind selects the requests (a Kind constant); "" matches every kind.
 	Kind string
+	// Path, when not empty, narrows the fault to requests whose URL path
+	// is Path or lies under it, compared without regard to case: for
+	// example "/secrets/db-password" fails every version of one secret,
+	// in any vault.
+	Path string
 	// Latency delays the request before it is answered (or reset).
 	Latency time.Duration
 	// Status, when not zero, is answered instead of the real response,
@@ -442,11 +447,11 @@ func (s *Server) ClearFaults() {
 	s.faults = nil
 }
 
-func (s *Server) takeFault(kind string) *Fault {
+func (s *Server) takeFault(kind, path string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.faults {
-		if f.Kind != "" && f.Kind != kind {
+		if f.Kind != "" && f.Kind != kind || !underPath(path, f.Path) {
 			continue
 		}
 		if f.Times > 0 && f.used >= f.Times {
@@ -457,6 +462,16 @@ func (s *Server) takeFault(kind string) *Fault {
 		return &c
 	}
 	return nil
+}
+
+// underPath reports whether path is prefix or lies under it (any case); an
+// empty prefix matches everything.
+func underPath(path, prefix string) bool {
+	if prefix == "" {
+		return true
+	}
+	path, prefix = strings.ToLower(path), strings.ToLower(strings.TrimSuffix(prefix, "/"))
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }
 
 type statusRecorder struct {
@@ -502,7 +517,7 @@ func (s *Server) instrument(w http.ResponseWriter, r *http.Request, kind string,
 	if !sleep(r.Context(), s.opts.Latency) {
 		return
 	}
-	if f := s.takeFault(kind); f != nil {
+	if f := s.takeFault(kind, r.URL.Path); f != nil {
 		entry.Fault = true
 		if !sleep(r.Context(), f.Latency) {
 			return
