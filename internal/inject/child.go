@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -28,7 +30,10 @@ import (
 // The signal forwarder outlives restarts: it listens from before the first
 // start to Close, and relays each signal to whichever process is current.
 // While a restart is in progress it waits, so a signal that arrives then
-// reaches the new process instead of being lost.
+// reaches the new process instead of being lost. A request to stop azexec
+// itself (INT, TERM or QUIT; Ctrl-C reaches only the old process, since the
+// terminal sends it to the group) that arrives during a restart ends the
+// run instead: the next process is not started.
 //
 // Like plain supervision, every start stays in azexec's process group (no
 // Setpgid), so the terminal's signals and job control keep working. The
@@ -49,6 +54,11 @@ type Child struct {
 	// forwarded signal waits for the new process.
 	mu  sync.Mutex
 	cur *childRun
+
+	// stops hears INT, TERM and QUIT; lastStop is when one last arrived
+	// (UnixNano), read by Restart.
+	stops    chan os.Signal
+	lastStop atomic.Int64
 }
 
 // ChildOptions configure StartChild.
@@ -117,13 +127,16 @@ func StartChild(ctx context.Context, c Command, opts ChildOptions) (ch *Child, s
 	}
 	ch = &Child{parent: ctx, opts: opts, log: opts.Logger, name: c.Argv[0]}
 	ch.fwd = listen(ch.log)
+	ch.hearStops()
 	if err := beforeStart(RunOptions{BeforeStart: opts.BeforeStart}); err != nil {
 		ch.fwd.stop() // signals queued for the child die with the forwarder
+		ch.stopHearing()
 		return nil, 1, err
 	}
 	run, status, err := ch.start(path, c)
 	if err != nil {
 		ch.fwd.stop()
+		ch.stopHearing()
 		return nil, status, err
 	}
 	ch.cur = run
@@ -138,6 +151,7 @@ func (ch *Child) end() {
 	ch.endOnce.Do(func() {
 		ch.orphans.stop()
 		ch.fwd.stop()
+		ch.stopHearing()
 	})
 }
 
@@ -225,6 +239,10 @@ func (ch *Child) Restart(next Command) error {
 	<-old.done
 	ch.log.Debug("command stopped for a restart", "command", ch.name, "status", old.status,
 		"elapsed", time.Since(start).Round(time.Millisecond))
+	if ch.lastStop.Load() >= start.UnixNano() {
+		ch.log.Info("azexec was asked to stop during a restart: the command is not started again", "command", ch.name)
+		return ErrExited
+	}
 	if next.Env == nil {
 		next.Env = []string{}
 	}
@@ -272,4 +290,23 @@ func (ch *Child) deliver(s os.Signal) error {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	return ch.cur.cmd.Process.Signal(s)
+}
+
+// hearStops records when azexec is asked to stop (stopSignals), beside the
+// forwarder's own listening, so that Restart can tell a stop that arrived
+// while it was under way.
+func (ch *Child) hearStops() {
+	ch.stops = make(chan os.Signal, 4)
+	signal.Notify(ch.stops, stopSignals...)
+	go func() {
+		for range ch.stops {
+			ch.lastStop.Store(time.Now().UnixNano())
+		}
+	}()
+}
+
+// stopHearing ends hearStops, once.
+func (ch *Child) stopHearing() {
+	signal.Stop(ch.stops) // no delivery after this returns
+	close(ch.stops)
 }

@@ -180,3 +180,40 @@ func TestChildForwarderSurvivesRestart(t *testing.T) {
 		t.Errorf("the stopped process got the signal:\n%s", data)
 	}
 }
+
+// A stop asked of azexec while a restart is under way ends the run: the
+// next process never starts (a Ctrl-C reached only the old process, which
+// the terminal signals with the whole group).
+func TestChildStopDuringRestartStartsNothing(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "log")
+	// The stop signal makes it log "stopping", then exit only once "go"
+	// exists, so the test signals azexec while the restart is surely under way.
+	slow := `trap 'echo "stopping $GEN" >> "$LOG"; while [ ! -e "$LOG.go" ]; do sleep 0.02; done; exit 0' TERM; ` +
+		`echo "start $GEN" >> "$LOG"; while :; do sleep 0.02; done`
+	ch, _, err := StartChild(context.Background(), genCommand(t, log, "1", slow), ChildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForLine(t, log, "start 1")
+	done := make(chan error, 1)
+	go func() { done <- ch.Restart(genCommand(t, log, "2", genScript)) }()
+	waitForLine(t, log, "stopping 1")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	for ch.lastStop.Load() == 0 { // heard before the old process may exit
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := os.WriteFile(log+".go", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, ErrExited) {
+		t.Fatalf("Restart after a stop was asked: %v, want ErrExited", err)
+	}
+	if status, _ := ch.Wait(); status != 0 {
+		t.Errorf("status %d, want the stopped process's 0", status)
+	}
+	if data, _ := os.ReadFile(log); strings.Contains(string(data), "start 2") {
+		t.Errorf("the next process started after azexec was asked to stop:\n%s", data)
+	}
+}

@@ -15,6 +15,9 @@ var forwardedSignals = []os.Signal{os.Interrupt}
 // terminalSignals is empty: without process groups, azexec forwards all.
 var terminalSignals = map[os.Signal]bool{}
 
+// stopSignals ask azexec itself to stop (see signals_unix.go).
+var stopSignals = []os.Signal{os.Interrupt}
+
 // cancelSignal stops a supervised child when ctx is done; non-Unix systems
 // have no SIGTERM.
 var cancelSignal os.Signal = os.Kill

@@ -32,6 +32,10 @@ var terminalSignals = map[os.Signal]bool{
 	syscall.SIGWINCH: true,
 }
 
+// stopSignals ask azexec itself to stop: one that arrives while --watch
+// restarts COMMAND means the next process is not started.
+var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}
+
 // cancelSignal asks a supervised child to stop when ctx is done.
 var cancelSignal os.Signal = syscall.SIGTERM
 
