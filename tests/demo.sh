@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 if [ -z "${AZEXEC_DEMO_OFFLINE:-}" ]; then
   go mod download
   mkdir -p bin
-  go build -o bin/azexec ./cmd/azexec
+  go build -tags urfave_cli_no_docs -o bin/azexec ./cmd/azexec
   go build -o bin/fakeazure ./tests/cmd/fakeazure
   AZEXEC_DEMO_OFFLINE=1 exec tests/offline.sh "$0"
 fi

@@ -131,7 +131,12 @@ func startFake(t testing.TB) *fake {
 // az and azd live), a HOME of its own with the Azure CLI's and azd's
 // config in it, trust in the fake's CA and the fake as authority, then
 // extra (NAME=VALUE, later wins). Nothing is inherited from the
-// developer's environment.
+// developer's environment. The token cache's keyring is the encrypted file
+// under the test's HOME: the default, the kernel keyring, is shared by
+// every process of the user, and a token one test cached (for the same
+// IMDS host, say) must not answer another's request. Without
+// AZEXEC_KEYRING_PASSWORD that keyring stays locked and nothing is
+// cached; cache_test.go tests the default keyring itself.
 func (f *fake) env(extra ...string) []string {
 	return setEnv([]string{
 		"PATH=" + f.binDir + ":" + toolsDir,
@@ -140,6 +145,7 @@ func (f *fake) env(extra ...string) []string {
 		"AZD_CONFIG_DIR=" + filepath.Join(f.home, ".azd"),
 		"SSL_CERT_FILE=" + f.CAFile,
 		"AZURE_AUTHORITY_HOST=" + f.URL + "/",
+		"AZEXEC_KEYRING_BACKEND=file",
 	}, extra...)
 }
 

@@ -293,7 +293,9 @@ func TestProfileBadInput(t *testing.T) {
 			`profile: cannot decrypt "profile:dev"`, "the passphrase the keyring was created with"},
 		{"unavailable keyring", azexec(env, p.secret+"\n", "profile", "add", "other", "--tenant", p.tenant, "--client-id", p.client, "--keyring-backend", "secret-service"), 3,
 			`keyring backend "secret-service" is not available here`, "--keyring-backend file"},
-		{"unknown keyring backend", azexec(env, "", "--keyring-backend", "gnome", "profile", "list"), 2,
+		// (Without AZEXEC_KEYRING_BACKEND: the subcommand's own flag reads
+		// it and would win over the global flag.)
+		{"unknown keyring backend", azexec(unsetEnv(env, "AZEXEC_KEYRING_BACKEND"), "", "--keyring-backend", "gnome", "profile", "list"), 2,
 			`unknown keyring backend "gnome"`, "use one of"},
 		{"secret on argv is not an option", azexec(env, "", "profile", "add", "x", "--tenant", p.tenant, "--client-id", p.client, "--secret", p.secret), 2,
 			"flag provided but not defined: ", "--help"},
@@ -384,7 +386,7 @@ func TestProfileKernelKeyring(t *testing.T) {
 	t.Parallel()
 	f := startFake(t)
 	p := f.profileSP()
-	env := unsetEnv(f.env(), "AZEXEC_KEYRING_PASSWORD")
+	env := unsetEnv(f.env(), "AZEXEC_KEYRING_PASSWORD", "AZEXEC_KEYRING_BACKEND")
 	name := "e2e-" + randomHex(6)
 	stdout, stderr, code := runAzexec(t, env, p.secret+"\n", "profile", "add", name, "--tenant", p.tenant, "--client-id", p.client, "--subscription", newUUID(), "--keyring-backend", "keyctl")
 	if code == 3 && strings.Contains(stderr, "not available") {

@@ -205,7 +205,7 @@ func TestServeRefusals(t *testing.T) {
 type serveRun struct {
 	cmd    *exec.Cmd
 	vars   map[string]string
-	stderr *strings.Builder
+	stderr *lockedWriter
 	done   chan struct{}
 }
 
@@ -219,8 +219,8 @@ func startServe(t *testing.T, env []string, args ...string) *serveRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &serveRun{cmd: cmd, stderr: &strings.Builder{}, done: make(chan struct{})}
-	cmd.Stderr = &lockedWriter{w: r.stderr}
+	r := &serveRun{cmd: cmd, stderr: &lockedWriter{}, done: make(chan struct{})}
+	cmd.Stderr = r.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -239,13 +239,19 @@ func startServe(t *testing.T, env []string, args ...string) *serveRun {
 // lockedWriter lets a test read stderr while the process writes it.
 type lockedWriter struct {
 	mu sync.Mutex
-	w  *strings.Builder
+	w  strings.Builder
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
 
 // getToken asks the App Service endpoint for resource.
@@ -294,6 +300,7 @@ func TestServeStopsCleanly(t *testing.T) {
 			t.Errorf("%s: something still answers on %s after serve stopped", sig, u.Host)
 		}
 		stderr := r.stderr.String()
+		t.Logf("%s: serve's stderr:\n%s", sig, stderr)
 		if !strings.Contains(stderr, "serving tokens for env") || !strings.Contains(stderr, ep) {
 			t.Errorf("stderr does not say where azexec listens:\n%s", stderr)
 		}

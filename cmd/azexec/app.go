@@ -99,10 +99,18 @@ INJECTION (--inject MODE, how COMMAND receives the identity):
    in-memory file and gives COMMAND its path, /dev/fd/N, in VAR; nothing reaches the disk
    (syntax: azexec inject --help; repeatable; AZEXEC_FILE comma-separated).
 
+MASKING (--mask, --no-mask; on by default in CI: CI, GITHUB_ACTIONS or TF_BUILD set):
+   every secret azexec gives COMMAND (Key Vault values, --token tokens, the service principal's
+   secret or certificate password, the endpoint's header) is replaced by <concealed by azexec>
+   in COMMAND's stdout and stderr, also base64-, URL- or JSON-encoded and split across writes.
+   azexec then supervises COMMAND; on a terminal COMMAND gets a pseudo-terminal, so colours
+   and full-screen programs work. Values under 6 characters are left, with a warning.
+
 EXAMPLES:
    azexec -- go run .                    run with whatever identity the chain finds
    azexec --identity cli whoami          show who the Azure CLI login is
    azexec --env-file .env -- make deploy
+   azexec --env-file .env --watch -- npm run dev   restart the dev server when a secret it uses rotates
    azexec --inject endpoint -- node server.js
    azexec --file APPSETTINGS_PATH=appsettings.tmpl.json -- dotnet run
    azexec serve --listen 172.17.0.1 --advertise host.docker.internal -- docker compose up

@@ -17,12 +17,16 @@ func cacheCommand(io streams) *cli.Command {
 	return &cli.Command{
 		Name:  "cache",
 		Usage: "list or clear the access tokens cached in the keyring",
-		Description: "azexec caches access tokens (never refresh tokens or secrets) of service principals in the\n" +
-			"keyring, per identity, tenant and scope, until five minutes before they expire, so that plugin\n" +
-			"calls (kubectl, git, docker) do not each request one. The cache is used with --profile, or\n" +
-			"when --keyring-backend names a keyring; --no-cache turns it off for one run. Entries are\n" +
-			"named token:IDENTITY-HASH:TENANT:SCOPE, so listing and clearing decrypt nothing.\n" +
-			"With --profile NAME only that profile's tokens are listed or cleared.",
+		Description: "azexec caches access tokens (never refresh tokens or secrets) of every identity source that\n" +
+			"can be named before a request (env and auth-file service principals, profiles, az and azd\n" +
+			"logins, workload and managed identity) in a keyring, per identity, tenant and scope, until\n" +
+			"five minutes before they expire, so that a warm run asks nobody for a token. A profile's\n" +
+			"tokens go in its keyring; the others in --keyring-backend, else the kernel keyring on Linux\n" +
+			"(no passphrase, no desktop session, never on disk), the Keychain on macOS, the Credential\n" +
+			"Manager on Windows. The key changes when the identity may have (az login as another user,\n" +
+			"az account set into another tenant, a new secret): see docs/performance.md. --no-cache turns\n" +
+			"it off for one run. Entries are named token:IDENTITY-HASH:TENANT:SCOPE, so listing and\n" +
+			"clearing decrypt nothing. With --profile NAME only that profile's tokens are listed or cleared.",
 		Flags:       commandFlags([]string{"keyring-backend", "profile"}),
 		Subcommands: []*cli.Command{cacheListCommand(io), cacheClearCommand(io)},
 		Action: func(c *cli.Context) error {
@@ -69,7 +73,9 @@ type cacheTarget struct {
 
 // cacheTargets chooses where the cached tokens are: the named profile's
 // keyring (its tokens only), the --keyring-backend, or every keyring a
-// profile uses (the platform default when there is no profile).
+// profile uses and the keyring of every other source's tokens
+// (profile.CacheBackend: the kernel keyring on Linux). That last one is
+// skipped when it cannot be opened here: it then holds nothing.
 func cacheTargets(store *profile.Store, g globalOptions) ([]cacheTarget, []profile.Profile, error) {
 	ps, err := store.List()
 	if err != nil {
@@ -86,22 +92,32 @@ func cacheTargets(store *profile.Store, g globalOptions) ([]cacheTarget, []profi
 		}
 		return []cacheTarget{{kr, profile.TokenEntryPrefix(profile.ServicePrincipalIdentity(p.TenantID, p.ClientID))}}, ps, nil
 	}
-	backends := []string{g.KeyringBackend}
-	if g.KeyringBackend == "" && len(ps) > 0 {
-		backends = nil
-		for _, p := range ps {
-			if b := store.BackendFor(p); !slices.Contains(backends, b) {
-				backends = append(backends, b)
-			}
-		}
-	}
-	var out []cacheTarget
-	for _, b := range backends {
-		kr, err := store.Keyring(b, false)
+	if g.KeyringBackend != "" {
+		kr, err := store.Keyring(g.KeyringBackend, false)
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, cacheTarget{kr, profile.TokenPrefix})
+		return []cacheTarget{{kr, profile.TokenPrefix}}, ps, nil
+	}
+	var out []cacheTarget
+	var opened []*profile.Keyring
+	add := func(kr *profile.Keyring) {
+		if !slices.Contains(opened, kr) {
+			opened = append(opened, kr)
+			out = append(out, cacheTarget{kr, profile.TokenPrefix})
+		}
+	}
+	for _, p := range ps {
+		kr, err := store.Keyring(store.BackendFor(p), false)
+		if err != nil {
+			return nil, nil, err
+		}
+		add(kr)
+	}
+	if b := profile.CacheBackend(); b != "" {
+		if kr, err := store.Keyring(b, false); err == nil {
+			add(kr)
+		}
 	}
 	return out, ps, nil
 }

@@ -102,6 +102,16 @@ var credentialValueVars = []string{
 // secrets already). Plain env-file values are not masked: masking
 // ordinary words would hide them all over the log.
 func secretValues(env *inject.Env, refs []resolvedRef, tokenVars []string) []string {
+	var vals []string
+	for _, v := range secretVars(env, refs, tokenVars) {
+		vals = append(vals, v.value)
+	}
+	return vals
+}
+
+// secretVars are secretValues with the variables that hold them, for
+// messages that name one (outputmask.go).
+func secretVars(env *inject.Env, refs []resolvedRef, tokenVars []string) []namedValue {
 	names := append([]string(nil), tokenVars...)
 	for _, r := range refs {
 		names = append(names, r.Variable)
@@ -111,13 +121,13 @@ func secretValues(env *inject.Env, refs []resolvedRef, tokenVars []string) []str
 			names = append(names, k)
 		}
 	}
-	var vals []string
+	var vars []namedValue
 	for _, k := range names {
 		if v, ok := env.Get(k); ok && v != "" {
-			vals = append(vals, v)
+			vars = append(vars, namedValue{k, v})
 		}
 	}
-	return vals
+	return vars
 }
 
 // vsoEscapes are what the Azure Pipelines agent unescapes in a command's

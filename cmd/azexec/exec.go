@@ -39,6 +39,10 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	if err := checkInjectMode(g); err != nil {
 		return err
 	}
+	w, err := watchPlan(g)
+	if err != nil {
+		return err
+	}
 	if _, err := parseTokenFlags(resolve.Clouds["public"], g.Tokens); err != nil {
 		return err // syntax errors before any network call
 	}
@@ -46,12 +50,13 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 	if err != nil {
 		return err // every template parsed before any network call
 	}
-	s, err := openSession(ctx, io, g, withTemplates(files.templates()), checkReferences(g))
+	s, err := openSession(ctx, io, g, withTemplates(files.templates()), checkReferences(g), proveWithFirstToken(g.Tokens))
 	if err != nil {
 		return err
 	}
 	defer s.close()
 	intr.setPhase("fetching secrets")
+	before := s.env.Clone() // the references unresolved: --watch resolves again from here
 	refs, err := fetchAll(ctx, s, g, needsSubscription(injectModeFor(g.Inject, s.id)))
 	if err != nil {
 		return err
@@ -62,26 +67,39 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 		return err
 	}
 	defer h.close()
-	if err := files.handOver(s, h, true); err != nil {
+	// Files stay unsealed under --watch, which rewrites them in place.
+	if err := files.handOver(s, h, !w.on); err != nil {
 		return err
 	}
 	subscriptionForOtherModes(s, g, h.mode)
-	replace := replaceProcess && !g.Supervise && !h.supervise
+	masker := maskRun(s, g, refs) // nil unless masking (outputmask.go)
+	// --watch stays COMMAND's parent, and so does masking.
+	replace := replaceProcess && !g.Supervise && !h.supervise && masker == nil && !w.on
 	cmd := inject.Command{Argv: command, Stdin: io.in, Stdout: io.out, Stderr: io.errOut, ExtraFiles: h.files}
 	if h.afterMode != nil {
 		h.afterMode(&cmd, replace)
 	}
 	// In CI, the runner learns to hide what COMMAND received, should it
 	// print it.
-	if err := newCIMasker(s.trusted, io.errOut).mask(append(secretValues(s.env, refs, tokenVars(g.Tokens)), s.templateSecretValues()...)...); err != nil {
+	ci := newCIMasker(s.trusted, io.errOut)
+	if err := ci.mask(append(secretValues(s.env, refs, tokenVars(g.Tokens)), s.templateSecretValues()...)...); err != nil {
 		return err
 	}
 	s.markUntrusted()
 	cmd.Env = s.env.Environ()
-	s.log.Debug("starting command", "command", command[0], "replace", replace, "inject", h.mode)
+	s.log.Debug("starting command", "command", command[0], "replace", replace, "inject", h.mode, "watch", w.on)
+	if w.on {
+		wt, err := newWatcher(s, g, w, before, s.env, resolution{vars: refs, files: s.templateRefs, fileSecrets: s.templateSecrets}, cmd, files)
+		if err != nil {
+			return err
+		}
+		wt.newValues = append(wt.newValues, ci.mask)
+		wt.masker = masker
+		return wt.run(ctx, intr.handOff)
+	}
 	// handOff runs just before COMMAND starts: a signal caught until then
 	// stops the run; any later one is COMMAND's.
-	status, err := inject.Run(ctx, cmd, inject.RunOptions{Replace: replace, Logger: s.log, BeforeStart: intr.handOff})
+	status, err := inject.Run(ctx, cmd, inject.RunOptions{Replace: replace, Logger: s.log, BeforeStart: intr.handOff, Mask: masker})
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,10 @@ import (
 // variable), the value given and what a value looks like: `--timeout 30`
 // must say that a duration needs a unit.
 var (
-	badFlagValue = regexp.MustCompile(`^invalid value "(.*)" for flag -{1,2}([A-Za-z0-9-]+): `)
+	badFlagValue = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-{1,2}([A-Za-z0-9-]+): `)
 	badEnvValue  = regexp.MustCompile(`^could not parse "(.*)" as \w+ value from environment variable "(\w+)" for flag ([A-Za-z0-9-]+): `)
+	// badEnvGeneric is the same mistake in a generic flag's variable (AZEXEC_WATCH).
+	badEnvGeneric = regexp.MustCompile(`^could not parse "(.*)" from environment variable "(\w+)" as value for flag ([A-Za-z0-9-]+): `)
 )
 
 // flagErrorText is err's message as azexec prints it.
@@ -27,6 +29,8 @@ func flagErrorText(err error) string {
 		value, name = m[1], m[2]
 		shown = "--" + name
 	} else if m := badEnvValue.FindStringSubmatch(msg); m != nil {
+		value, shown, name = m[1], m[2], m[3]
+	} else if m := badEnvGeneric.FindStringSubmatch(msg); m != nil {
 		value, shown, name = m[1], m[2], m[3]
 	} else {
 		return strings.Replace(msg, " -", " --", 1) // the flag package prints -flag
@@ -52,6 +56,8 @@ func expectedValue(name, value string) string {
 			return "not a whole number"
 		case *cli.BoolFlag:
 			return "not true or false"
+		case watchFlag:
+			return "give no value, or an interval such as 30s or 10m"
 		}
 	}
 	return "not a valid value"

@@ -56,6 +56,8 @@ func groupFlag(f cli.Flag, hidden bool) cli.Flag {
 		f.Category, f.Hidden = globalCategory, hidden
 	case *cli.DurationFlag:
 		f.Category, f.Hidden = globalCategory, hidden
+	case watchFlag:
+		f.Category, f.Hidden = globalCategory, hidden
 	}
 	return f
 }

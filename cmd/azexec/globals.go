@@ -21,6 +21,9 @@ type globalOptions struct {
 	LogLevel  string
 	LogFormat string
 	Supervise bool
+	// Mask, MaskSet and NoMask are --mask (or AZEXEC_MASK) and --no-mask;
+	// maskWanted (outputmask.go) decides.
+	Mask, MaskSet, NoMask bool
 	// ProofScope is not a flag: a command that needs one token sets it,
 	// so that the token proving the identity is the one it prints (one
 	// request, one az run, instead of two).
@@ -47,6 +50,14 @@ type globalOptions struct {
 	NoCache        bool
 	InjectSet      bool // --inject or AZEXEC_INJECT given: a profile's default does not apply
 
+	// --watch (watchflags.go, watch.go): Watch is the flag as given,
+	// WatchExtras the other watch options set, which need it.
+	Watch       watchSetting
+	WatchSignal string
+	WatchGrace  time.Duration
+	WatchReload string
+	WatchExtras []string
+
 	// ServiceConnection is the Azure Pipelines service connection id
 	// (the pipelines source).
 	ServiceConnection string
@@ -63,7 +74,7 @@ type globalOptions struct {
 // globalFlags returns fresh flag values: urfave/cli keeps state in them, so
 // the app and every subcommand need their own.
 func globalFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "identity", Value: "auto", EnvVars: []string{"AZEXEC_IDENTITY"},
 			Usage: "identity source: auto, env, auth-file, workload, github, pipelines, managed, cli or azd"},
 		&cli.StringFlag{Name: "cloud", Value: "public", EnvVars: []string{"AZEXEC_CLOUD"},
@@ -94,7 +105,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "subscription", EnvVars: []string{"AZEXEC_SUBSCRIPTION"},
 			Usage: "subscription `ID` for COMMAND (default: AZURE_SUBSCRIPTION_ID, the auth file's, az's default, or the only one visible)"},
 		&cli.IntFlag{Name: "concurrency", Value: providers.DefaultConcurrency, EnvVars: []string{"AZEXEC_CONCURRENCY"},
-			Usage: "fetch at most `N` Key Vault secrets at once"},
+			Usage: "fetch at most `N` Key Vault secrets at once, all vaults together; below it each vault's limit adapts (starts at 64, halves when the vault throttles)"},
 		&cli.DurationFlag{Name: "timeout", Value: providers.DefaultTimeout, EnvVars: []string{"AZEXEC_TIMEOUT"},
 			Usage: "give up signing in, and then fetching Key Vault references and tokens, after `DURATION` each, retries included"},
 		&cli.StringSliceFlag{Name: "keyvault-emulator", EnvVars: []string{"AZEXEC_KEYVAULT_EMULATOR"},
@@ -107,13 +118,19 @@ func globalFlags() []cli.Flag {
 			Usage: "neither read nor write access tokens in the keyring's token cache"},
 		&cli.BoolFlag{Name: "supervise", EnvVars: []string{"AZEXEC_SUPERVISE"},
 			Usage: "keep azexec as COMMAND's parent (forwarding signals) instead of replacing itself with COMMAND"},
-	}
+		&cli.BoolFlag{Name: "mask", EnvVars: []string{"AZEXEC_MASK"},
+			Usage: "replace every secret azexec gives COMMAND with <concealed by azexec> in COMMAND's output, on a pseudo-terminal when azexec has a terminal (default: on in CI, i.e. CI, GITHUB_ACTIONS or TF_BUILD set; implies --supervise)"},
+		&cli.BoolFlag{Name: "no-mask", EnvVars: []string{"AZEXEC_NO_MASK"},
+			Usage: "show COMMAND's output as it is, also in CI (wins over --mask)"},
+	}, watchFlags()...)
 }
 
 // childOnly are the global flags that only shape COMMAND's environment.
 var childOnly = map[string]bool{
 	"inject": true, "arm": true, "token": true, "file": true, "allow-scope": true,
 	"concurrency": true, "keyvault-emulator": true, "supervise": true,
+	"mask": true, "no-mask": true,
+	"watch": true, "watch-signal": true, "watch-grace": true, "watch-reload": true,
 }
 
 // identityFlags are the global flags that matter to a command that only
@@ -142,7 +159,7 @@ func readGlobals(c *cli.Context) globalOptions {
 		return c
 	}
 	str := func(name string) string { return setAt(name).String(name) }
-	return globalOptions{
+	g := globalOptions{
 		Identity:  str("identity"),
 		Cloud:     str("cloud"),
 		CloudSet:  setAt("cloud").IsSet("cloud"),
@@ -152,6 +169,9 @@ func readGlobals(c *cli.Context) globalOptions {
 		LogLevel:  str("log-level"),
 		LogFormat: str("log-format"),
 		Supervise: setAt("supervise").Bool("supervise"),
+		Mask:      setAt("mask").Bool("mask"),
+		MaskSet:   setAt("mask").IsSet("mask"),
+		NoMask:    setAt("no-mask").Bool("no-mask"),
 
 		Concurrency: setAt("concurrency").Int("concurrency"),
 		Timeout:     setAt("timeout").Duration("timeout"),
@@ -172,6 +192,8 @@ func readGlobals(c *cli.Context) globalOptions {
 
 		ServiceConnection: str("service-connection"),
 	}
+	readWatch(c, &g, setAt)
+	return g
 }
 
 // slice gathers a repeatable flag from every level that set it, outermost

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -221,6 +222,41 @@ func readStdinSecret(r io.Reader, what string) (string, error) {
 	return string(b), nil
 }
 
+// cacheBackend is the keyring of the token cache for identities other
+// than a profile: --keyring-backend, else the platform's cache default,
+// except in a Kubernetes pod (see inPod), where there is none.
+func cacheBackend(g globalOptions) string {
+	if g.KeyringBackend != "" {
+		return g.KeyringBackend
+	}
+	if profile.CacheBackend() == "keyctl" && inPod() {
+		return ""
+	}
+	return profile.CacheBackend()
+}
+
+// inPod reports a Kubernetes pod. The kernel keyring is the node's, not
+// the container's: without a user namespace, every container whose
+// processes run as the same uid (root, mostly) shares one user keyring,
+// so a token one pod cached there could be read by another pod of another
+// owner on the node. Pods cache nothing unless --keyring-backend says
+// where. (Docker's and Kubernetes' default seccomp profiles forbid keyctl
+// anyway; this covers pods run without one.)
+func inPod() bool {
+	return os.Getenv("KUBERNETES_SERVICE_HOST") != ""
+}
+
+// cacheStore is a store for the cache's keyring alone, when the run has
+// none (no profile, no --keyring-backend): its directory matters only to
+// the file backend, which is then never the one opened.
+func cacheStore(backend string) *profile.Store {
+	dir, err := profile.DefaultDir()
+	if err != nil {
+		dir = ""
+	}
+	return profile.NewStore(dir, backend, nil)
+}
+
 // withProfileDefaults applies the named profile's default env files and
 // inject mode where the command line and the AZEXEC_* variables give none.
 // An unknown profile is a usage error here, before anything else runs.
@@ -261,14 +297,15 @@ func selectSources(g globalOptions, atc string, atcSet bool) ([]resolve.Source, 
 	return resolve.Select(g.Identity, atc, atcSet)
 }
 
-// tokenCache returns the chain's persistent cache hook, or nil. The cache
-// lives in the keyring, so it is on whenever azexec uses one: with a
-// profile (its own keyring, already unlocked for its secret) or when
-// --keyring-backend names one; never with --no-cache. A keyring that
-// cannot be opened without a prompt leaves the cache off, never the
-// command failing.
+// tokenCache returns the chain's persistent cache hook, or nil with
+// --no-cache. Every source that can name its identity before a request is
+// cached (resolve.CacheID): a profile in its own keyring (already unlocked
+// for its secret), every other source in --keyring-backend when given,
+// else in cacheBackend (the kernel keyring on Linux). The keyring is
+// opened on the first token request, and one that cannot be opened
+// without a prompt leaves the cache off, never the command failing.
 func (s *session) tokenCache(g globalOptions) func(resolve.CacheID, azcore.TokenCredential) azcore.TokenCredential {
-	if g.NoCache || s.store == nil {
+	if g.NoCache {
 		s.log.Debug("persistent token cache off", "no_cache", g.NoCache)
 		return nil
 	}
@@ -281,7 +318,14 @@ func (s *session) tokenCache(g globalOptions) func(resolve.CacheID, azcore.Token
 			}
 			return store.Keyring(store.BackendFor(p), true)
 		}
-		return store.Keyring(g.KeyringBackend, false)
+		backend := cacheBackend(g)
+		if backend == "" {
+			return nil, errors.New("no default keyring for the token cache here (a container, or no platform keyring); choose one with --keyring-backend")
+		}
+		if store == nil {
+			store = cacheStore(backend)
+		}
+		return store.Keyring(backend, false)
 	}
 	c := profile.NewTokenCache(open, s.log.Named("cache"))
 	return func(id resolve.CacheID, cred azcore.TokenCredential) azcore.TokenCredential {

@@ -81,8 +81,8 @@ func skipOptions(args []string, i int, valued map[string]bool) int {
 func valuedFlags() map[string]bool {
 	m := map[string]bool{}
 	for _, f := range globalFlags() {
-		if _, ok := f.(*cli.BoolFlag); ok {
-			continue
+		if d, ok := f.(cli.DocGenerationFlag); !ok || !d.TakesValue() {
+			continue // a switch (--arm, --watch without a value)
 		}
 		for _, n := range f.Names() {
 			m[n] = true

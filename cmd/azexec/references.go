@@ -40,35 +40,64 @@ type resolvedRef struct {
 	VaultURL string `json:"vaultUrl"`
 	Secret   string `json:"secret"`
 	Version  string `json:"version"`
+	// ref is the parsed reference, and at a template reference's
+	// FILE:LINE:COLUMN (Variable is then empty), for --watch.
+	ref providers.Reference
+	at  string
 }
 
 // resolveReferences replaces every Key Vault reference in the session's
-// environment by its secret, keeping each variable's origin. Every
-// reference is parsed and checked before the first request, and all
-// syntax errors are reported together (exit 2). Then the secrets are
-// fetched concurrently; all or nothing: if one fails, the environment is
-// left as it was and the error lists every failure (exit 4).
+// environment by its secret, keeping each variable's origin, and keeps the
+// values of the templates' references for rendering. Every reference is
+// parsed and checked before the first request, and all syntax errors are
+// reported together (exit 2). Then the secrets are fetched concurrently;
+// all or nothing: if one fails, the environment is left as it was and the
+// error lists every failure (exit 4).
 func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]resolvedRef, error) {
-	if err := checkFetchOptions(g); err != nil {
+	res, err := resolveReferencesIn(ctx, s, g, s.env, nil)
+	if err != nil {
 		return nil, err
+	}
+	for r, v := range res.fileSecrets {
+		s.setTemplateSecret(r, v)
+	}
+	s.templateRefs = res.files
+	return res.vars, nil
+}
+
+// resolution is what one resolution read: the variables' references (whose
+// values it set in the environment), the templates' references, and the
+// templates' values by reference.
+type resolution struct {
+	vars, files []resolvedRef
+	fileSecrets map[providers.Reference]string
+}
+
+// resolveReferencesIn resolves the references of env and of the session's
+// templates, setting env's variables; f, when given, is the fetcher to use
+// (--watch keeps one for the whole run).
+func resolveReferencesIn(ctx context.Context, s *session, g globalOptions, env *inject.Env, f *providers.Fetcher) (resolution, error) {
+	if err := checkFetchOptions(g); err != nil {
+		return resolution{}, err
 	}
 	emulators, err := keyVaultEmulators(g)
 	if err != nil {
-		return nil, err
+		return resolution{}, err
 	}
-	refs, err := findReferences(s.env, emulators)
+	refs, err := findReferences(env, emulators)
 	if err != nil {
-		return nil, err
+		return resolution{}, err
 	}
 	fileRefs, err := templateReferences(s.templates, emulators)
 	if err != nil {
-		return nil, err
+		return resolution{}, err
 	}
 	if refs = append(refs, fileRefs...); len(refs) == 0 {
-		return nil, nil
+		return resolution{}, nil
 	}
-	f := &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID,
-		Concurrency: g.Concurrency, Timeout: g.Timeout, Transport: s.network.Transporter(), Emulators: emulators}
+	if f == nil {
+		f = newFetcher(s, g, emulators)
+	}
 	s.log.Debug("resolving key vault references", "references", len(refs), "concurrency", g.Concurrency, "timeout", g.Timeout)
 	start := time.Now()
 	all := make([]providers.Reference, len(refs))
@@ -80,25 +109,37 @@ func resolveReferences(ctx context.Context, s *session, g globalOptions) ([]reso
 		s.scrub.Add(res.Value.Reveal()) // before anything else is logged
 	}
 	if err := fetchFailures(refs, results); err != nil {
-		return nil, err
+		return resolution{}, err
 	}
-	resolved := make([]resolvedRef, 0, len(refs))
+	var res resolution
 	for i, r := range refs {
+		rr := resolvedRef{Variable: r.variable, Origin: r.origin.String(), Vault: r.ref.Vault(),
+			VaultURL: r.ref.VaultURL(s.id.Cloud), Secret: r.ref.Secret, Version: results[i].Version, ref: r.ref}
 		if r.variable == "" {
-			s.setTemplateSecret(r.ref, results[i].Value.Reveal())
+			if res.fileSecrets == nil {
+				res.fileSecrets = make(map[providers.Reference]string)
+			}
+			res.fileSecrets[r.ref] = results[i].Value.Reveal()
+			rr.Origin, rr.at = "", r.at
+			res.files = append(res.files, rr)
 			s.log.Debug("key vault reference resolved", "template", r.at, "vault", r.ref.Vault(),
 				"secret", r.ref.Secret, "version", results[i].Version)
 			continue
 		}
-		s.env.Set(r.variable, results[i].Value.Reveal(), r.origin)
-		rr := resolvedRef{Variable: r.variable, Origin: r.origin.String(), Vault: r.ref.Vault(),
-			VaultURL: r.ref.VaultURL(s.id.Cloud), Secret: r.ref.Secret, Version: results[i].Version}
-		resolved = append(resolved, rr)
+		env.Set(r.variable, results[i].Value.Reveal(), r.origin)
+		res.vars = append(res.vars, rr)
 		s.log.Debug("key vault reference resolved", "variable", r.variable, "origin", rr.Origin,
 			"vault", rr.Vault, "secret", r.ref.Secret, "version", results[i].Version)
 	}
 	s.log.Info("key vault references resolved", "references", len(refs), "elapsed", time.Since(start).Round(time.Millisecond))
-	return resolved, nil
+	return res, nil
+}
+
+// newFetcher is the Key Vault fetcher of the session's identity, with the
+// fetch options and the emulators the user consented to.
+func newFetcher(s *session, g globalOptions, emulators providers.Emulators) *providers.Fetcher {
+	return &providers.Fetcher{Credential: s.id.Credential, Cloud: s.id.Cloud, ObjectID: s.id.ObjectID, TenantID: s.id.TenantID,
+		Concurrency: g.Concurrency, Timeout: g.Timeout, Transport: s.network.Transporter(), Emulators: emulators}
 }
 
 // checkReferences is an openSession check: every reference's syntax, its
@@ -113,10 +154,14 @@ func checkReferences(g globalOptions) func(*session) error {
 		if err != nil {
 			return err
 		}
-		if _, err = findReferences(s.env, emulators); err != nil {
+		refs, err := findReferences(s.env, emulators)
+		if err != nil {
 			return err
 		}
-		_, err = templateReferences(s.templates, emulators)
+		trefs, err := templateReferences(s.templates, emulators)
+		if err == nil && len(refs)+len(trefs) > 0 {
+			s.proveWith("keyvault")
+		}
 		return err
 	}
 }
@@ -136,7 +181,7 @@ func keyVaultEmulators(g globalOptions) (providers.Emulators, error) {
 func checkFetchOptions(g globalOptions) error {
 	if g.Concurrency < 1 {
 		return fail.New(fail.Usage, "--concurrency must be at least 1, not %d", g.Concurrency).
-			WithHint("the default, %d, suits most vaults", providers.DefaultConcurrency)
+			WithHint("it is only a ceiling: each vault's limit adapts below it (default %d)", providers.DefaultConcurrency)
 	}
 	if g.Timeout <= 0 {
 		return fail.New(fail.Usage, "--timeout must be positive, not %s", g.Timeout).

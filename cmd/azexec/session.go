@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"os/exec"
 	"slices"
@@ -43,6 +44,13 @@ type session struct {
 	// timeout is --timeout: it bounds the sign-in, and then each command's
 	// own requests (withTimeout).
 	timeout time.Duration
+	// proofScope, set by a check, is the scope (an alias or a scope, as
+	// providers.Scope reads it) of the first token the run needs: the
+	// identity is proven with it, so that the proof is that token and not
+	// an extra request (a Resource Manager token nobody uses, a second az
+	// run). The command's own ProofScope wins; the cloud's Resource
+	// Manager scope when neither is set.
+	proofScope string
 	// skipIdentity, set by a check, ends openSession once the
 	// configuration is checked, before the identity is resolved: nothing
 	// the command does needs one (s.id stays nil).
@@ -52,6 +60,9 @@ type session struct {
 	// templateSecrets holds their values, by reference, once fetched.
 	templates       []*template.Template
 	templateSecrets map[providers.Reference]string
+	// templateRefs are the templates' references as resolved (versions
+	// read), for --watch.
+	templateRefs []resolvedRef
 }
 
 // withTimeout bounds ctx by --timeout, for the requests a command makes
@@ -198,13 +209,33 @@ func (s *session) config(g globalOptions) (*resolve.Config, []resolve.Source, er
 		s.fileSP = fileSP
 		s.log.Debug("service principal from an env file, which holds its secret", "file", fileSP.File)
 	}
-	if g.ProofScope != "" {
+	if spec := cmp.Or(g.ProofScope, s.proofScope); spec != "" {
 		cfg.Scope = func(c resolve.Cloud) string {
-			scope, _ := providers.Scope(c, g.ProofScope) // validated by the command
+			scope, _ := providers.Scope(c, spec) // validated by the command
 			return scope
 		}
 	}
 	return cfg, sources, nil
+}
+
+// proveWith makes spec the proof scope unless a check chose one first.
+func (s *session) proveWith(spec string) {
+	if s.proofScope == "" {
+		s.proofScope = spec
+	}
+}
+
+// proveWithFirstToken is an openSession check: without Key Vault
+// references, the first --token's scope proves the identity.
+func proveWithFirstToken(flags []string) func(*session) error {
+	return func(s *session) error {
+		if len(flags) > 0 {
+			if _, spec, ok := strings.Cut(flags[0], "="); ok {
+				s.proveWith(spec)
+			}
+		}
+		return nil
+	}
 }
 
 // markUntrusted tells an azexec run inside COMMAND which of its variables

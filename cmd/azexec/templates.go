@@ -241,16 +241,17 @@ func (fs childFiles) handOver(s *session, h *handover, seal bool) error {
 	return nil
 }
 
-// rerender renders every file again with the session's current values
-// and rewrites each in place (for --watch-reload): all are rendered
+// rerender renders every file again with v, the values of a new
+// resolution, and rewrites each in place (--watch): all are rendered
 // before the first is rewritten, so a failure changes none.
-func (fs childFiles) rerender(s *session) error {
+func (fs childFiles) rerender(v template.Values) error {
 	contents := make([][]byte, len(fs))
 	for i, f := range fs {
-		var err error
-		if contents[i], err = s.render(f.tpl); err != nil {
-			return err
+		out, err := f.tpl.Render(v)
+		if err != nil {
+			return problemsError("cannot render the template", err, envHint)
 		}
+		contents[i] = out
 	}
 	for i, f := range fs {
 		if err := f.live.Replace(contents[i]); err != nil {

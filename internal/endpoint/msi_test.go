@@ -154,3 +154,18 @@ func FuzzParseMSIRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestAdvertiseIPv6: an IPv6 address advertised with or without brackets
+// makes one well-formed URL.
+func TestAdvertiseIPv6(t *testing.T) {
+	for _, adv := range []string{"::1", "[::1]"} {
+		e, err := startServer(t, Options{Credential: &countingCred{}, Advertise: adv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(e.URL())
+		if err != nil || u.Hostname() != "::1" || !strings.HasPrefix(e.URL(), "http://[::1]:") {
+			t.Errorf("--advertise %s: URL %s", adv, e.URL())
+		}
+	}
+}

@@ -108,7 +108,7 @@ func newServer(opts Options) (*Server, error) {
 	if !ok {
 		return nil, fail.New(fail.Usage, "the identity endpoint needs a TCP listener")
 	}
-	host := strings.ToLower(opts.Advertise)
+	host := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(opts.Advertise, "["), "]"))
 	if host == "" {
 		host = tcp.IP.String()
 	}

@@ -47,6 +47,24 @@
 // ignored (nohup) is left ignored for the child too. Forwarding stops when
 // the child exits.
 //
+// Supervision is a Child (child.go) that is never restarted; --watch
+// restarts one when a secret rotates. Each start has its own context, so
+// a restart is a cancel (the stop signal, a grace period, SIGKILL), the
+// forwarder outlives restarts and relays to whichever process is current,
+// and only a process that ends by itself ends the Child.
+//
+// # Masked output
+//
+// With RunOptions.Mask, azexec supervises and passes the child's stdout and
+// stderr through package mask (masked.go): two pipes of azexec's own
+// (maskpipes.go), or, where azexec's stdout or stderr is a terminal, a
+// pseudo-terminal (pty_unix.go), in a session of its own with azexec's
+// terminal in raw mode when stdin is a terminal too. Signals and the exit
+// status are as above; a child in a session of its own gets SIGINT and
+// SIGQUIT forwarded too, since no key of azexec's terminal reaches it.
+// Plain masked supervision is superviseWith; under --watch a masked child
+// is a Child that gives each process masked pipes of its own.
+//
 // # Exit statuses
 //
 // Run returns the status azexec should exit with, by the shell's rules:

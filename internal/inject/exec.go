@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/azexec/azexec/internal/fail"
+	"github.com/azexec/azexec/internal/mask"
 )
 
 // Command is what the child receives: its arguments, its whole
@@ -70,6 +71,10 @@ type RunOptions struct {
 	// signals that interrupt azexec itself, with no gap in which one would
 	// be lost.
 	BeforeStart func() error
+	// Mask, when set, replaces every value it holds in the child's stdout
+	// and stderr (masked.go). Masking needs azexec to read the child's
+	// output, so it supervises: Replace is ignored.
+	Mask *mask.Masker
 }
 
 // DefaultKillDelay is the KillDelay used when none is given: long enough for
@@ -101,25 +106,29 @@ func Run(ctx context.Context, c Command, opts RunOptions) (status int, err error
 		log = hclog.NewNullLogger()
 	}
 	if len(c.Argv) == 0 {
-		return statusUsage, fail.New(fail.Usage, "no command given").
-			WithHint("azexec [options] -- COMMAND [ARGS...]")
+		return statusUsage, noCommand()
 	}
 	if c.Env == nil {
 		c.Env = []string{}
+	}
+	if !opts.Replace || opts.Mask != nil {
+		log.Debug("supervising the command", "command", c.Argv[0], "args", len(c.Argv)-1)
+		return supervise(ctx, c, opts, log)
 	}
 	path, err := lookCommand(c)
 	if err != nil {
 		return ExitStatus(err), err
 	}
-	if opts.Replace {
-		log.Debug("replacing azexec with the command", "command", c.Argv[0], "args", len(c.Argv)-1)
-		if err := beforeStart(opts); err != nil {
-			return 1, err
-		}
-		return replace(ctx, path, c)
+	log.Debug("replacing azexec with the command", "command", c.Argv[0], "args", len(c.Argv)-1)
+	if err := beforeStart(opts); err != nil {
+		return 1, err
 	}
-	log.Debug("supervising the command", "command", c.Argv[0], "args", len(c.Argv)-1)
-	return supervise(ctx, path, c, opts, log)
+	return replace(ctx, path, c)
+}
+
+// noCommand is the usage error for an empty command line.
+func noCommand() error {
+	return fail.New(fail.Usage, "no command given").WithHint("azexec [options] -- COMMAND [ARGS...]")
 }
 
 // ExitStatus maps an error from running a child to a shell-style exit

@@ -5,6 +5,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -46,7 +47,7 @@ func shouldReap() bool {
 // PID, so an az that exits while an orphan is being reaped could lose its
 // status to the reaper; the main child never does.
 type reaper struct {
-	main  int
+	main  atomic.Int64 // the supervised child's PID: a restart changes it
 	sigs  chan os.Signal
 	done  chan struct{}
 	ended chan struct{}
@@ -60,12 +61,12 @@ func startReaper(main int, log hclog.Logger) *reaper {
 		return nil
 	}
 	r := &reaper{
-		main:  main,
 		sigs:  make(chan os.Signal, 1),
 		done:  make(chan struct{}),
 		ended: make(chan struct{}),
 		log:   log,
 	}
+	r.main.Store(int64(main))
 	signal.Notify(r.sigs, syscall.SIGCHLD)
 	log.Debug("reaping orphaned processes", "pid1", os.Getpid() == 1)
 	go r.loop()
@@ -103,7 +104,7 @@ func (r *reaper) reap(retry *time.Timer) {
 		if err != nil || pid == 0 {
 			return // no children, or none has exited
 		}
-		if pid == r.main || waitedFor(pid) {
+		if pid == int(r.main.Load()) || waitedFor(pid) {
 			retry.Reset(retryReap)
 			return
 		}
@@ -123,10 +124,18 @@ func (r *reaper) stop() {
 	signal.Stop(r.sigs)
 	close(r.done)
 	<-r.ended
-	r.main = 0
+	r.main.Store(0)
 	retry := time.NewTimer(time.Hour)
 	defer retry.Stop()
 	r.reap(retry)
+}
+
+// setMain names the supervised child's new PID after a restart (--watch);
+// safe on a nil reaper.
+func (r *reaper) setMain(pid int) {
+	if r != nil {
+		r.main.Store(int64(pid))
+	}
 }
 
 // siginfoPID is si_pid of a SIGCHLD siginfo, which x/sys/unix leaves

@@ -109,3 +109,41 @@ func FuzzPidfdNames(f *testing.F) {
 		}
 	})
 }
+
+// TestReaperFollowsRestarts: as a subreaper, a Child that is restarted
+// (--watch) keeps its own statuses (the stopped process's goes to the
+// restart, the new one's to Wait) while the orphans both processes left
+// behind are reaped.
+func TestReaperFollowsRestarts(t *testing.T) {
+	subreaper(t)
+	log := t.TempDir() + "/log"
+	orphanScript := `trap 'exit 0' TERM; (sleep 0.05 & echo "orphan $!" >> "$LOG"); echo "start $GEN" >> "$LOG"; ` +
+		`[ "$GEN" = 2 ] && { for p in $(sed -n 's/^orphan //p' "$LOG"); do ` +
+		`i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; done; exit 5; }; ` +
+		`while :; do sleep 0.02; done`
+	ch, _, err := StartChild(t.Context(), genCommand(t, log, "1", orphanScript), ChildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.orphans == nil {
+		t.Fatal("no reaper for a subreaper's child")
+	}
+	waitForLine(t, log, "start 1")
+	if err := ch.Restart(genCommand(t, log, "2", orphanScript)); err != nil {
+		t.Fatal(err)
+	}
+	status, err := ch.Wait()
+	if err != nil || status != 5 {
+		t.Errorf("status %d, err %v; want the restarted process's own 5", status, err)
+	}
+	// The second process waits (up to 10 s) until both orphans are gone,
+	// which only the reaper can make them once they have exited.
+	data, _ := os.ReadFile(log)
+	for _, l := range strings.Split(string(data), "\n") {
+		if pid, ok := strings.CutPrefix(l, "orphan "); ok {
+			if state := procState(pid); state == "Z" {
+				t.Errorf("orphan %s is a zombie; want it reaped", pid)
+			}
+		}
+	}
+}

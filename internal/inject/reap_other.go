@@ -13,3 +13,6 @@ func startReaper(int, hclog.Logger) *reaper { return nil }
 
 // stop does nothing.
 func (*reaper) stop() {}
+
+// setMain does nothing.
+func (*reaper) setMain(int) {}

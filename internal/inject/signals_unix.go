@@ -32,6 +32,10 @@ var terminalSignals = map[os.Signal]bool{
 	syscall.SIGWINCH: true,
 }
 
+// stopSignals ask azexec itself to stop: one that arrives while --watch
+// restarts COMMAND means the next process is not started.
+var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}
+
 // cancelSignal asks a supervised child to stop when ctx is done.
 var cancelSignal os.Signal = syscall.SIGTERM
 
@@ -46,4 +50,11 @@ func inTerminalForeground() bool {
 	defer tty.Close()
 	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
 	return err == nil && pgrp == syscall.Getpgrp()
+}
+
+// namedSignals are the signals --watch-signal and --watch-reload accept:
+// those a program conventionally reads as "stop" or "reload".
+var namedSignals = map[string]syscall.Signal{
+	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "TERM": syscall.SIGTERM,
+	"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH, "KILL": syscall.SIGKILL,
 }

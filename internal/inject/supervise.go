@@ -12,9 +12,30 @@ import (
 )
 
 // supervise starts the child in azexec's own process group, forwards
-// signals to it until it exits (see forwarder) and returns its status. As
-// PID 1 or a subreaper it also reaps the orphans that come to it (reaper).
-func supervise(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger) (int, error) {
+// signals to it until it exits (see forwarder) and returns its status: a
+// Child that is never restarted. As PID 1 or a subreaper it also reaps the
+// orphans that come to it (reaper). With opts.Mask it masks the child's
+// output (masked.go), through superviseWith.
+func supervise(ctx context.Context, c Command, opts RunOptions, log hclog.Logger) (int, error) {
+	if opts.Mask != nil {
+		path, err := lookCommand(c)
+		if err != nil {
+			return ExitStatus(err), err
+		}
+		return superviseMasked(ctx, path, c, opts, log)
+	}
+	ch, status, err := StartChild(ctx, c, ChildOptions{Logger: log, Grace: opts.KillDelay, BeforeStart: opts.BeforeStart})
+	if err != nil {
+		return status, err
+	}
+	return ch.Wait()
+}
+
+// superviseWith supervises a child whose output is masked; streams gives
+// it other streams than c's: masked pipes (maskpipes.go) or a
+// pseudo-terminal (pty_unix.go). Such a child is never restarted: under
+// --watch a masked child is a Child with ChildOptions.Mask instead.
+func superviseWith(ctx context.Context, path string, c Command, opts RunOptions, log hclog.Logger, streams childStreams) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 1, fmt.Errorf("command %q not started: %w", c.Argv[0], err)
 	}
@@ -24,14 +45,26 @@ func supervise(ctx context.Context, path string, c Command, opts RunOptions, log
 	if err := beforeStart(opts); err != nil {
 		return 1, err // signals queued for the child die with fwd
 	}
+	if streams != nil {
+		if err := streams.prepare(cmd, fwd); err != nil {
+			return 1, err
+		}
+		defer streams.finish()
+	}
 	if err := cmd.Start(); err != nil {
 		return startFailure(c.Argv[0], err)
 	}
-	fwd.start(cmd.Process)
+	if streams != nil {
+		streams.started()
+	}
+	fwd.start(cmd.Process.Signal)
 	orphans := startReaper(cmd.Process.Pid, log)
 	waitErr := cmd.Wait()
 	orphans.stop()
 	fwd.stop()
+	if streams != nil {
+		streams.finish()
+	}
 	status := stateStatus(cmd.ProcessState)
 	log.Debug("command exited", "command", c.Argv[0], "status", status)
 	return status, waitError(ctx, c.Argv[0], waitErr, log)
@@ -103,6 +136,13 @@ type forwarder struct {
 	log      hclog.Logger
 	started  bool
 	stopped  bool
+	// ownSession is set when the child runs in a session of its own, on a
+	// pseudo-terminal (pty_unix.go): no signal of azexec's terminal
+	// reaches it, so every one is forwarded, but SIGWINCH, which resize
+	// handles (the kernel then tells the child). resize, when set, runs on
+	// every SIGWINCH.
+	ownSession bool
+	resize     func()
 }
 
 // listen starts catching the forwarded signals before the child starts, so
@@ -122,15 +162,16 @@ func listen(log hclog.Logger) *forwarder {
 	return f
 }
 
-// start relays caught signals to p until stop.
-func (f *forwarder) start(p *os.Process) {
+// start relays caught signals through deliver (to the child's current
+// process) until stop.
+func (f *forwarder) start(deliver func(os.Signal) error) {
 	f.started = true
 	go func() {
 		defer close(f.finished)
 		for {
 			select {
 			case s := <-f.sigs:
-				f.relay(p, s)
+				f.relay(deliver, s)
 			case <-f.done:
 				return
 			}
@@ -139,13 +180,19 @@ func (f *forwarder) start(p *os.Process) {
 }
 
 // relay passes one signal on, unless the terminal already delivered it.
-func (f *forwarder) relay(p *os.Process, s os.Signal) {
-	if terminalSignals[s] && inTerminalForeground() {
+func (f *forwarder) relay(deliver func(os.Signal) error, s os.Signal) {
+	if f.resize != nil && s == winchSignal {
+		f.resize()
+		if f.ownSession {
+			return // the kernel tells the child, through its terminal
+		}
+	}
+	if terminalSignals[s] && !f.ownSession && inTerminalForeground() {
 		f.log.Debug("not forwarding signal: the terminal sent it to the command too", "signal", s.String())
 		return
 	}
 	f.log.Debug("forwarding signal", "signal", s.String())
-	if err := p.Signal(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := deliver(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		f.log.Warn("forwarding signal failed", "signal", s.String(), "error", err.Error())
 	}
 }

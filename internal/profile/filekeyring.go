@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/keyring"
+	"github.com/azexec/azexec/internal/keyring"
 	jose "github.com/dvsekhvalnov/jose2go"
 	joseaes "github.com/dvsekhvalnov/jose2go/aes"
 	"github.com/dvsekhvalnov/jose2go/base64url"

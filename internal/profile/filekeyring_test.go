@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/99designs/keyring"
+	"github.com/azexec/azexec/internal/keyring"
 
 	"github.com/azexec/azexec/internal/fail"
 )

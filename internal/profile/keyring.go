@@ -9,8 +9,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/99designs/keyring"
+	"github.com/azexec/azexec/internal/keyring"
 
 	"github.com/azexec/azexec/internal/fail"
 )
@@ -18,6 +19,24 @@ import (
 // BackendNames are the keyring backends --keyring-backend accepts, in the
 // library's own spelling.
 var BackendNames = []string{"keychain", "wincred", "secret-service", "kwallet", "keyctl", "pass", "file"}
+
+// CacheBackend is where the token cache of identities other than profiles
+// is kept when no --keyring-backend is given: a store that needs neither a
+// passphrase nor a desktop session, so that caching never prompts and
+// never starts anything. On Linux the kernel keyring: per user, in kernel
+// memory only (never on disk, not in swap), gone at reboot, which for
+// access tokens of an hour is no loss. "" means no default here.
+func CacheBackend() string {
+	switch runtime.GOOS {
+	case "linux":
+		return "keyctl"
+	case "darwin":
+		return "keychain"
+	case "windows":
+		return "wincred"
+	}
+	return ""
+}
 
 // DefaultBackends are tried in order when no backend is named: the
 // platform's native store, then the encrypted file for headless machines.
@@ -119,6 +138,13 @@ func (k *Keyring) get(key string) ([]byte, error) {
 // existing profile entry: otherwise a mistyped passphrase would silently
 // start a second set of entries that the right one cannot read.
 func (k *Keyring) set(key, label, description string, data []byte) error {
+	return k.setExpiring(key, label, description, data, time.Time{})
+}
+
+// setExpiring is set for an entry that the kernel keyring may drop by
+// itself at expires (a cached token); other backends keep it until it is
+// replaced or cleared.
+func (k *Keyring) setExpiring(key, label, description string, data []byte, expires time.Time) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err := k.verifyLocked(); err != nil {
@@ -126,7 +152,7 @@ func (k *Keyring) set(key, label, description string, data []byte) error {
 	}
 	err := k.kr.Set(keyring.Item{
 		Key: k.name(key), Data: data, Label: label, Description: description,
-		KeychainNotSynchronizable: true,
+		KeychainNotSynchronizable: true, Expires: expires,
 	})
 	if err != nil {
 		return k.translate(key, err)

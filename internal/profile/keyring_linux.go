@@ -1,6 +1,6 @@
 package profile
 
-import "github.com/99designs/keyring"
+import "github.com/azexec/azexec/internal/keyring"
 
 // keyctlPerm lets every process of the user read and write azexec's kernel
 // keyring entries, not only processes that possess them through their

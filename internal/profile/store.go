@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/99designs/keyring"
+	"github.com/azexec/azexec/internal/keyring"
 
 	"github.com/azexec/azexec/internal/fail"
 )

@@ -191,7 +191,10 @@ func (c *TokenCache) store(kr *Keyring, name, binding string, t azcore.AccessTok
 	if err != nil {
 		return
 	}
-	if err := kr.set(name, "azexec token cache", "access token cached by azexec until shortly before it expires", data); err != nil {
+	// The kernel keyring drops the entry once the token can no longer be
+	// served.
+	expires := t.ExpiresOn.Add(-TokenMargin)
+	if err := kr.setExpiring(name, "azexec token cache", "access token cached by azexec until shortly before it expires", data, expires); err != nil {
 		if errors.Is(err, ErrNoPassphrase) {
 			c.log.Debug("token not cached: the file keyring is locked and azexec may not prompt here", "entry", name)
 			return

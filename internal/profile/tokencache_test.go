@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/keyring"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/azexec/azexec/internal/keyring"
 )
 
 // countingCredential issues a new token per call and counts the calls.

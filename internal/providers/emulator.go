@@ -220,7 +220,17 @@ func emulatorClient(lookup lookupFunc) *http.Client {
 	t.Proxy = nil
 	t.DialContext = emulatorDialer{lookup: lookup}.DialContext
 	t.DialTLSContext = nil
-	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	// Sessions are resumed: a vault's window opens up to perVault
+	// connections at once, right after its first, whose session the
+	// others then resume instead of each verifying the certificate anew.
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(0)}
+	// Keep the connections of a vault's whole window for its next round,
+	// rather than two (the default) and a TLS handshake for each other;
+	// and open no more than the window: a request that starts as another
+	// ends waits the instant it takes that one's connection to come back,
+	// instead of opening one more.
+	t.MaxIdleConnsPerHost = perVault
+	t.MaxConnsPerHost = perVault
 	return &http.Client{
 		Transport:     t,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -79,6 +79,12 @@ func (f *Fetcher) explainTimeout(e *FetchError, th *throttling) {
 		e.Hint = throttleHint
 		return
 	}
+	if th.vaultThrottled {
+		// Never turned away itself, it waited behind the vault's pause.
+		e.Reason += " (the vault is throttling)"
+		e.Hint = throttleHint
+		return
+	}
 	e.Hint = "the vault did not answer in time: check that it is reachable from here, or raise --timeout"
 }
 

@@ -398,11 +398,11 @@ func (e *tenantErr) Error() string {
 
 func TestJitterNeverShortens(t *testing.T) {
 	for range 1000 {
-		if d := jittered(2 * time.Second); d < 2*time.Second || d >= 2500*time.Millisecond {
-			t.Fatalf("Retry-After 2s became %s", d)
+		if d := jitter(2 * time.Second); d < 0 || d >= 500*time.Millisecond {
+			t.Fatalf("Retry-After 2s got %s of jitter", d)
 		}
-		if d := jittered(100 * time.Millisecond); d < 100*time.Millisecond || d >= 200*time.Millisecond {
-			t.Fatalf("Retry-After 100ms became %s", d)
+		if d := jitter(100 * time.Millisecond); d < 0 || d >= 100*time.Millisecond {
+			t.Fatalf("Retry-After 100ms got %s of jitter", d)
 		}
 		if d := backoff(500*time.Millisecond, 3); d < 1600*time.Millisecond || d >= 2600*time.Millisecond {
 			t.Fatalf("third back-off %s", d)

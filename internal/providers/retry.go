@@ -24,12 +24,13 @@ import (
 //
 // Throttling (429, 503) is retried here, around GetSecret, until the
 // timeout. azcore's policy would honour Retry-After too, but exactly (every
-// request a vault turned away at once would come back at the same instant)
-// and with one try counter for both kinds of failure: a 503 without
-// Retry-After after ten 429s would wait 2^11 times the base delay, which
-// MaxRetryDelay then caps at the whole budget. Here Retry-After is honoured
-// plus up to a quarter more, never less, and throttling without it backs
-// off on its own count.
+// request a vault turned away at once would come back at the same instant),
+// request by request (the others would keep knocking), and with one try
+// counter for both kinds of failure: a 503 without Retry-After after ten
+// 429s would wait 2^11 times the base delay, which MaxRetryDelay then caps
+// at the whole budget. Here a throttling answer pauses its whole vault
+// (aimd.go) for its Retry-After plus up to a quarter more, never less, and
+// throttling without it backs off on its own count.
 
 const (
 	// maxTransientRetries bounds azcore's retries of brief failures, as its
@@ -98,45 +99,48 @@ type throttling struct {
 	blind int           // those without Retry-After, which back off exponentially
 	last  int           // the last HTTP status, 0 if none
 	asked time.Duration // a wait that would have ended after the deadline
+	// vaultThrottled is set when the reference's vault throttled this run,
+	// whichever reference it turned away.
+	vaultThrottled bool
 }
 
-// next returns how long to wait before trying again after err, or false
-// when err is not throttling, or the retries or the time are used up.
-func (t *throttling) next(ctx context.Context, err error, base time.Duration) (time.Duration, bool) {
+// next reads err: throttle reports whether it is a throttling answer, and
+// then asked is the pause it asks for (its Retry-After, or an exponential
+// back-off from base when it names none) and again whether to try once
+// more: not when the retries are used up, or the pause would end after
+// ctx's deadline. The vault's limiter adds the jitter (aimd.go).
+func (t *throttling) next(ctx context.Context, err error, base time.Duration) (asked time.Duration, again, throttle bool) {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
-		return 0, false
+		return 0, false, false
 	}
 	t.last = re.StatusCode
 	if !throttled(re.StatusCode) {
-		return 0, false
+		return 0, false, false
 	}
 	t.count++
-	if t.count > maxThrottleRetries {
-		return 0, false
-	}
-	var d time.Duration
 	if re.RawResponse != nil {
-		d = jittered(retryAfter(re.RawResponse.Header))
+		asked = retryAfter(re.RawResponse.Header)
 	}
-	if d <= 0 {
+	if asked <= 0 {
 		t.blind++
-		d = backoff(base, t.blind)
+		asked = backoff(base, t.blind)
 	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		t.asked = d
-		return 0, false
+	if t.count > maxThrottleRetries {
+		return asked, false, true
 	}
-	return d, true
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < asked {
+		t.asked = asked
+		return asked, false, true
+	}
+	return asked, true, true
 }
 
-// jittered adds up to a quarter (at least 100ms of spread) to the delay a
-// server asked for: never earlier than asked, and not all at once.
-func jittered(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return d + rand.N(max(d/4, 100*time.Millisecond))
+// jitter is what the limiter adds to the pause a throttling answer asks
+// for: up to a quarter more (at least 100ms of spread), so that the
+// processes a vault turned away together do not come back together.
+func jitter(d time.Duration) time.Duration {
+	return rand.N(max(d/4, 100*time.Millisecond))
 }
 
 // backoff is the n-th exponential delay from base, capped at maxBackoff,

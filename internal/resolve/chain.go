@@ -61,17 +61,19 @@ type Chain struct {
 	Cache func(id CacheID, cred azcore.TokenCredential) azcore.TokenCredential
 }
 
-// CacheID names an identity for a persistent token cache. Only service
-// principals have one: their identity (tenant and client id) and their
-// credential are known from configuration alone, before any request. The
-// identity of a managed identity, an az or azd login, or a workload
-// identity is only known once a request has answered, so a token cached
-// under a name guessed beforehand could belong to someone else (after az
-// login as another user, on another host); those sources keep their own
-// caches (az's MSAL cache, the host's IMDS) and are not cached by azexec.
+// CacheID names an identity for a persistent token cache, from what is
+// known before any request. A service principal is named by its tenant,
+// client id, authority and credential. The other sources are named by
+// the local state that decides who they are (cachekey.go): az's
+// azureProfile.json (the default account, its tenant and cloud), azd's
+// config.json, the workload token file's content, the managed identity's
+// endpoint and host. Whenever that state changes (az logout, az login as
+// another user, az account set into another tenant) the name changes and
+// the old token is not served; where it cannot be read, nothing is
+// cached.
 type CacheID struct {
-	// Identity is profile.ServicePrincipalIdentity: hashed into the names
-	// of the cache entries.
+	// Identity is profile.ServicePrincipalIdentity, or the source's own
+	// name for its identity: hashed into the names of the cache entries.
 	Identity string
 	// Tenant is the home tenant, for requests that name none.
 	Tenant string
@@ -83,13 +85,23 @@ type CacheID struct {
 // cacheID returns the CacheID of a candidate, or false when its identity
 // is only known after a request.
 func cacheID(cand *Candidate) (CacheID, bool) {
+	if cand.CacheID != nil {
+		return *cand.CacheID, true
+	}
 	sp := cand.Identity.SP
 	if sp == nil {
 		return CacheID{}, false
 	}
 	identity := profile.ServicePrincipalIdentity(sp.TenantID, sp.ClientID)
+	var cert string
+	if sp.CertificatePath != "" {
+		// A new certificate in the same file is a new credential.
+		if cert = fileHash(sp.CertificatePath); cert == "" {
+			return CacheID{}, false
+		}
+	}
 	binding := profile.Binding(identity, cand.Identity.Cloud.AuthorityHost,
-		sp.ClientSecret.Reveal(), sp.CertificatePath, sp.CertificatePassword.Reveal())
+		sp.ClientSecret.Reveal(), sp.CertificatePath, sp.CertificatePassword.Reveal(), cert)
 	return CacheID{Identity: identity, Tenant: sp.TenantID, Binding: binding}, true
 }
 

@@ -21,7 +21,7 @@ func (cliSource) Load(cfg *Config) (*Candidate, error) {
 	if err != nil {
 		return nil, configError("azure cli: %s", firstLine(err.Error()))
 	}
-	return &Candidate{Credential: cred, Continue: true, Identity: Identity{
+	return &Candidate{Credential: cred, Continue: true, CacheID: cliCacheID(cfg), Identity: Identity{
 		Kind: "Azure CLI login", Cloud: cfg.Cloud, Subscription: cfg.subscription(),
 	}}, nil
 }
@@ -41,7 +41,7 @@ func (azdSource) Load(cfg *Config) (*Candidate, error) {
 	if err != nil {
 		return nil, configError("azure developer cli: %s", firstLine(err.Error()))
 	}
-	return &Candidate{Credential: cred, Continue: true, Identity: Identity{
+	return &Candidate{Credential: cred, Continue: true, CacheID: azdCacheID(cfg), Identity: Identity{
 		Kind: "Azure Developer CLI login", Cloud: cfg.Cloud, Subscription: cfg.subscription(),
 	}}, nil
 }

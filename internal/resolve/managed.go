@@ -44,7 +44,7 @@ func (managedSource) Load(cfg *Config) (*Candidate, error) {
 	if err != nil {
 		return nil, configError("managed identity (%s): %s", host, firstLine(err.Error()))
 	}
-	c := &Candidate{Credential: cred, Identity: Identity{
+	c := &Candidate{Credential: cred, CacheID: managedCacheID(cfg, host, clientID), Identity: Identity{
 		Kind: "managed identity (" + host + ")", ClientID: clientID, Cloud: cfg.Cloud,
 		Subscription: cfg.subscription(),
 	}}

@@ -111,6 +111,10 @@ type Candidate struct {
 	// Note is the reason shown for the source when it wins, e.g. which
 	// keyring held a profile's secret.
 	Note string
+	// CacheID names the identity for the persistent token cache, from
+	// local state alone (cachekey.go); nil for a source that cannot
+	// name it before a request. Service principals get theirs from SP.
+	CacheID *CacheID
 }
 
 // UnavailableError says a source is not configured or not reachable here;

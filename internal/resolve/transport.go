@@ -60,16 +60,24 @@ func NewNetwork(timeout time.Duration) *Network {
 		header = min(header, timeout)
 	}
 	base := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   10,
+		Proxy:             http.ProxyFromEnvironment,
+		DialContext:       (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      128,
+		// A vault's adaptive window is at most 64 requests at once (see
+		// providers/aimd.go): keep its connections for its next round, and
+		// open no more, so that a request that starts as another ends
+		// waits for that one's connection rather than opening a new one.
+		MaxIdleConnsPerHost:   64,
+		MaxConnsPerHost:       64,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   handshake,
 		ResponseHeaderTimeout: header,
 		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		// A vault's window opens many connections at once right after its
+		// first: they resume its TLS session rather than each verify the
+		// certificate chain again.
+		TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(0)},
 	}
 	n := &Network{last: make(map[string]outcome)}
 	n.client = &http.Client{Transport: &recorder{base: base, n: n}}

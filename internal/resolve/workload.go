@@ -47,8 +47,9 @@ func (workloadSource) Load(cfg *Config) (*Candidate, error) {
 	if err != nil {
 		return nil, configError("workload identity: %s", firstLine(err.Error()))
 	}
-	return &Candidate{Credential: cred, Secrets: []string{strings.TrimSpace(string(assertion))}, Identity: Identity{
-		Kind: "workload identity", TenantID: tenant, ClientID: client, Cloud: cfg.Cloud,
-		Subscription: cfg.subscription(),
-	}}, nil
+	return &Candidate{Credential: cred, Secrets: []string{strings.TrimSpace(string(assertion))},
+		CacheID: workloadCacheID(cfg, tenant, client, file, assertion), Identity: Identity{
+			Kind: "workload identity", TenantID: tenant, ClientID: client, Cloud: cfg.Cloud,
+			Subscription: cfg.subscription(),
+		}}, nil
 }

@@ -140,8 +140,8 @@ func measure(b *testing.B, args ...string) {
 	b.ReportMetric(float64(worstRSS)/1024, "MB-rss-max")
 }
 
-// BenchmarkReferences200 is the configuration of the goal: the default
-// --concurrency 16.
+// BenchmarkReferences200 is the configuration of the goal, at default
+// settings (adaptive_bench_test.go compares it with another binary).
 func BenchmarkReferences200(b *testing.B) { measure(b) }
 
 // BenchmarkReferences200Serial is the baseline the goal compares with:

@@ -24,7 +24,10 @@
 //     can serve on 169.254.169.254:80 inside a network namespace;
 //   - Key Vault secrets with the real 401 challenge that azsecrets follows,
 //     one HTTPS origin per vault, with 404/403 error bodies as Key Vault
-//     writes them;
+//     writes them; a secret can be rotated while a test runs
+//     (RotateSecret: a new version becomes current, the earlier ones stay
+//     readable by version), and a fault can be narrowed to one secret's
+//     path (Fault.Path);
 //   - Resource Manager's subscription list;
 //   - Azure Container Registry's token exchange (POST /oauth2/exchange, as
 //     `az acr login` and docker credential helpers use it), one HTTPS

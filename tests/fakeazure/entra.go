@@ -177,6 +177,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 		s.writeAADError(w, r, e)
 		return
 	}
+	noteEntry(r, func(e *Request) { e.Scope = r.PostForm.Get("scope") })
 	resource := resourceOfScopes(r.PostForm.Get("scope"))
 	tok, exp := s.issue(tokenID.tenant, tokenID.clientID, resource, acr, 0)
 	secs := int(time.Until(exp).Round(time.Second).Seconds())

@@ -110,6 +110,8 @@ type Server struct {
 	peak      map[string]int
 	allFlight int
 	allPeak   int
+	conns     int // connections accepted since Start or Reset
+	resumed   int // requests on a connection whose TLS session was resumed
 
 	// registries are the container registries of acr.go, by lower-case
 	// name; made by the first AddRegistry.
@@ -259,6 +261,20 @@ func (s *Server) serve(ln net.Listener, h http.Handler) *http.Server {
 		// Handshake failures from clients that don't trust the CA, and
 		// aborted handlers, are expected in tests: keep stderr quiet.
 		ErrorLog: log.New(io.Discard, "", 0),
+		ConnState: func(c net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				s.mu.Lock()
+				s.conns++
+				s.mu.Unlock()
+			case http.StateActive:
+				if tc, ok := c.(*tls.Conn); ok && tc.ConnectionState().DidResume {
+					s.mu.Lock()
+					s.resumed++
+					s.mu.Unlock()
+				}
+			}
+		},
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -312,6 +328,11 @@ type Request struct {
 	Status int       // status answered; 0 if the connection was reset or the client went away
 	Fault  bool      // an injected fault applied to this request
 	Time   time.Time // when the request arrived
+	// Scope is the scope a KindToken request asked for (not secret: it
+	// tells "one token request per tenant and scope" apart); "" otherwise.
+	Scope string
+	// Throttled is set when a vault's rate limit (LimitVault) answered 429.
+	Throttled bool
 }
 
 // Requests returns a copy of the request log, in order of completion.
@@ -361,12 +382,36 @@ func (s *Server) Reset() {
 		s.peak[k] = v
 	}
 	s.allPeak = s.allFlight
+	s.conns = 0
+	s.resumed = 0
+}
+
+// Resumed returns how many requests, since Start or the last Reset, came
+// on a connection that resumed an earlier TLS session (no certificate
+// sent or verified).
+func (s *Server) Resumed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resumed
+}
+
+// Connections returns how many connections (each with its TLS handshake)
+// the fake accepted, on every listener, since Start or the last Reset.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // Fault describes a failure to inject into matching requests.
 type Fault struct {
 	// Kind selects the requests (a Kind constant); "" matches every kind.
 	Kind string
+	// Path, when not empty, narrows the fault to requests whose URL path
+	// is Path or lies under it, compared without regard to case: for
+	// example "/secrets/db-password" fails every version of one secret,
+	// in any vault.
+	Path string
 	// Latency delays the request before it is answered (or reset).
 	Latency time.Duration
 	// Status, when not zero, is answered instead of the real response,
@@ -402,11 +447,11 @@ func (s *Server) ClearFaults() {
 	s.faults = nil
 }
 
-func (s *Server) takeFault(kind string) *Fault {
+func (s *Server) takeFault(kind, path string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.faults {
-		if f.Kind != "" && f.Kind != kind {
+		if f.Kind != "" && f.Kind != kind || !underPath(path, f.Path) {
 			continue
 		}
 		if f.Times > 0 && f.used >= f.Times {
@@ -417,6 +462,16 @@ func (s *Server) takeFault(kind string) *Fault {
 		return &c
 	}
 	return nil
+}
+
+// underPath reports whether path is prefix or lies under it (any case); an
+// empty prefix matches everything.
+func underPath(path, prefix string) bool {
+	if prefix == "" {
+		return true
+	}
+	path, prefix = strings.ToLower(path), strings.ToLower(strings.TrimSuffix(prefix, "/"))
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }
 
 type statusRecorder struct {
@@ -443,6 +498,7 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 func (s *Server) instrument(w http.ResponseWriter, r *http.Request, kind string, h http.HandlerFunc) {
 	entry := Request{Kind: kind, Method: r.Method, Path: r.URL.Path, Host: r.Host, Time: time.Now()}
 	rec := &statusRecorder{ResponseWriter: w}
+	r = r.WithContext(context.WithValue(r.Context(), entryKey{}, &entry))
 	s.mu.Lock()
 	s.inflight[kind]++
 	s.peak[kind] = max(s.peak[kind], s.inflight[kind])
@@ -461,7 +517,7 @@ func (s *Server) instrument(w http.ResponseWriter, r *http.Request, kind string,
 	if !sleep(r.Context(), s.opts.Latency) {
 		return
 	}
-	if f := s.takeFault(kind); f != nil {
+	if f := s.takeFault(kind, r.URL.Path); f != nil {
 		entry.Fault = true
 		if !sleep(r.Context(), f.Latency) {
 			return
@@ -483,6 +539,18 @@ func (s *Server) instrument(w http.ResponseWriter, r *http.Request, kind string,
 		return
 	}
 	h(rec, r)
+}
+
+// entryKey is the context key under which a handler finds its request's
+// log entry, to note what only the handler knows (a token's scope).
+type entryKey struct{}
+
+// noteEntry lets a handler amend its request's log entry; the entry is
+// appended to the log when the handler returns.
+func noteEntry(r *http.Request, f func(*Request)) {
+	if e, ok := r.Context().Value(entryKey{}).(*Request); ok {
+		f(e)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

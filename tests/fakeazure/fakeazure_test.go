@@ -862,3 +862,55 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestRotateSecret: a rotation makes a new version current while the old
+// one stays readable by version; a fault narrowed to one secret's path
+// leaves the others alone.
+func TestRotateSecret(t *testing.T) {
+	srv := start(t, fakeazure.Options{})
+	tenant := srv.Tenant()
+	srv.AddServicePrincipal(tenant, testClient, testSecret)
+	vaultURL, err := srv.AddVault("rot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, srv.SetSecret("rot", "db", "00000000000000000000000000000001", "first"))
+	must(t, srv.SetSecret("rot", "other", "", "other-value"))
+	if _, err := srv.RotateSecret("rot", "missing", "x"); err == nil {
+		t.Error("rotating a secret that does not exist: no error")
+	}
+	client, err := azsecrets.NewClient(vaultURL, secretCred(t, srv, tenant, testClient, testSecret), &azsecrets.ClientOptions{
+		ClientOptions: clientOptions(srv), DisableChallengeResourceVerification: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	get := func(name, version string) (value, gotVersion string, err error) {
+		resp, err := client.GetSecret(ctx, name, version, nil)
+		if err != nil {
+			return "", "", err
+		}
+		return *resp.Value, resp.ID.Version(), nil
+	}
+	newVersion, err := srv.RotateSecret("rot", "db", "second")
+	if err != nil || len(newVersion) != 32 {
+		t.Fatalf("RotateSecret: %q, %v", newVersion, err)
+	}
+	if v, ver, err := get("db", ""); err != nil || v != "second" || ver != newVersion {
+		t.Errorf("current after rotation: %q %q %v, want second %s", v, ver, err, newVersion)
+	}
+	if v, _, err := get("db", "00000000000000000000000000000001"); err != nil || v != "first" {
+		t.Errorf("pinned old version: %q %v, want first", v, err)
+	}
+	srv.AddFault(fakeazure.Fault{Kind: fakeazure.KindKV, Path: "/secrets/DB", Status: 500})
+	if _, _, err := get("db", ""); err == nil {
+		t.Error("fault on /secrets/db: the read succeeded")
+	}
+	if _, _, err := get("db", newVersion); err == nil {
+		t.Error("fault on /secrets/db: a versioned read succeeded")
+	}
+	if v, _, err := get("other", ""); err != nil || v != "other-value" {
+		t.Errorf("fault on /secrets/db applied to another secret: %q %v", v, err)
+	}
+}

@@ -13,6 +13,7 @@ type vault struct {
 	url     string
 	secrets map[string]*secret // lower-case name
 	deny    map[string]bool    // lower-case object ids
+	limit   *bucket            // LimitVault's rate limit; nil for none
 }
 
 type secret struct {
@@ -142,6 +143,26 @@ func (s *Server) SetSecret(vaultName, name, version, value string) error {
 	return nil
 }
 
+// RotateSecret adds a new version of secret name in vault, holding value,
+// and makes it the current one, as `az keyvault secret set` does when a
+// secret rotates: a read without a version now gets it, and every earlier
+// version stays readable by its id. It returns the new version. Safe to
+// call while requests are served, for tests that rotate a secret under a
+// running program.
+func (s *Server) RotateSecret(vaultName, name, value string) (version string, err error) {
+	s.mu.Lock()
+	v, err := s.vaultLocked(vaultName)
+	if err == nil && v.find(name, "") == nil {
+		err = fmt.Errorf("fakeazure: no secret %q in vault %q to rotate", name, vaultName)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	version = randomHex(16)
+	return version, s.SetSecret(vaultName, name, version, value)
+}
+
 // DisableSecret disables one version of a secret (the latest if version is
 // empty): reading it then answers 403 as Key Vault does.
 func (s *Server) DisableSecret(vaultName, name, version string) error {
@@ -203,6 +224,9 @@ func kvError(w http.ResponseWriter, status int, code, msg string, inner string) 
 func (s *Server) handleVault(w http.ResponseWriter, r *http.Request, v *vault) {
 	w.Header().Set("x-ms-keyvault-service-version", "1.9.0.0")
 	w.Header().Set("x-ms-request-id", randomUUID())
+	if s.rateLimited(w, r, v) {
+		return
+	}
 	challenge := func(code, msg string) {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization="%s/%s", resource="%s"`, s.URL, s.opts.Tenant, VaultAudience))
 		kvError(w, http.StatusUnauthorized, code, msg, "")

@@ -24,6 +24,7 @@ var BaseTools = []string{
 	"sh", "env", "printenv", "cat", "cut", "head", "tail", "tr", "wc", "grep", "sed", "sort",
 	"sleep", "true", "false", "touch", "mkdir", "rm", "mv", "ls", "id", "kill", "tee", "od",
 	"sha256sum", "base64", "date", "dirname", "basename", "mktemp", "chmod", "stat", "seq",
+	"less", "stty",
 }
 
 // CloudTools are the programs a test must never find by name, because the
