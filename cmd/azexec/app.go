@@ -150,6 +150,7 @@ func newApp(io streams, command []string, hasCommand bool) *cli.App {
 		},
 		Commands: []*cli.Command{whoamiCommand(io), envCommand(io), injectCommand(io), tokenCommand(io),
 			serveCommand(io, command, hasCommand), gitCredentialCommand(io), dockerCredentialCommand(io), profileCommand(io), cacheCommand(io), kubeconfigCommand(io),
+			webhookCommand(io), installCommand(),
 			completionCommand(io), versionCommand(io), helpCommand(io)},
 	}
 	setUsageErrors(app.Commands)
