@@ -48,6 +48,9 @@ func serveEnv(b *testing.B) (*fakeazure.Server, []string) {
 		"PATH=" + testenv.Tools(b), "HOME=" + dir, "SSL_CERT_FILE=" + s.CAFile, "AZURE_AUTHORITY_HOST=" + s.URL + "/",
 		"AZURE_TENANT_ID=" + s.Tenant(), "AZURE_CLIENT_ID=" + client, "AZURE_CLIENT_SECRET=" + secret,
 		"AZURE_SUBSCRIPTION_ID=00000000-0000-4000-8000-000000000000",
+		// Each serve starts cold: the token cache of a previous iteration
+		// would answer the burst without any upstream request.
+		"AZEXEC_NO_CACHE=1",
 	}
 }
 
