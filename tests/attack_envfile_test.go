@@ -73,6 +73,8 @@ func TestAttackEnvFileRedirects(t *testing.T) {
 		"https proxy":       "HTTPS_PROXY=http://127.0.0.2:9\n",
 		"http proxy lower":  "http_proxy=http://127.0.0.2:9\n",
 		"no proxy":          "NO_PROXY=*\n",
+		"az config dir":     "AZURE_CONFIG_DIR=" + f.path("atk-azure") + "\n",
+		"azd config dir":    "AZD_CONFIG_DIR=" + f.path("atk-azd") + "\n",
 	}
 
 	// Each victim is an identity from a trusted source, with the flags
@@ -224,5 +226,26 @@ func TestAttackEnvFileNestedAzexec(t *testing.T) {
 	}
 	if strings.Contains(stdout+stderr, dev.secret) {
 		t.Error("the profile's secret was printed")
+	}
+}
+
+// TestAttackNestedAzConfigDir: an outer azexec's env file that names az's
+// configuration directory (a committed login of someone else's) must not
+// steer the az an inner azexec runs, whose token cache would then keep that
+// login's token under the key of the developer's own.
+func TestAttackNestedAzConfigDir(t *testing.T) {
+	t.Parallel()
+	f := startFake(t)
+	az := f.writeFakeAz(t, newUUID())
+	env := f.env()
+	// What an outer azexec gives its child when its env file set the
+	// variable: the value, and the mark that it came from a file.
+	nested := setEnv(env, "AZURE_CONFIG_DIR="+f.path("atk-azure"), "AZEXEC_UNTRUSTED_VARS=AZURE_CONFIG_DIR")
+	_, stderr, code := runAzexec(t, nested, "", "--identity", "cli", "--", "true")
+	if code != 2 || !strings.Contains(stderr, "AZURE_CONFIG_DIR, set by an env file of the azexec that started this one") {
+		t.Errorf("status %d, want 2 naming the inherited AZURE_CONFIG_DIR\n%s", code, clip(stderr))
+	}
+	if az.ran() {
+		t.Error("az ran under an env file's configuration directory")
 	}
 }

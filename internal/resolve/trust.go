@@ -121,6 +121,12 @@ var fileReadVars = []string{
 	"AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_AUTH_LOCATION",
 	// Terraform's azurerm provider, given ARM_CLIENT_SECRET with --arm.
 	"ARM_CLIENT_CERTIFICATE_PATH", "ARM_OIDC_TOKEN_FILE_PATH",
+	// az's and azd's configuration directories: the login whose refresh
+	// token az and azd read there and send. A committed directory holding
+	// another account's login would also be cached under the key of the
+	// developer's own login (cachekey.go reads only the trusted
+	// environment), to answer their later runs outside the repository.
+	"AZURE_CONFIG_DIR", "AZD_CONFIG_DIR",
 }
 
 // neverVars steer every credential the child holds, not only one an env
