@@ -81,9 +81,12 @@ func admit(ctx context.Context, o *Options, req *request, namespaceOptIn bool) o
 		return deny(out, "azexec webhook: the pod object is not valid JSON")
 	}
 	out.pod = p.displayName()
+	// Only the API server's word for the namespace counts: the pod's own
+	// metadata.namespace is its author's, who could name another one.
 	ns := req.Namespace
 	if ns == "" {
-		ns = p.Metadata.Namespace
+		out.reason = "the request names no namespace"
+		return out
 	}
 	if slices.Contains(o.ExcludedNamespaces, ns) {
 		out.reason = "namespace excluded"

@@ -66,10 +66,13 @@ func TestAdmitLeavesPodsAlone(t *testing.T) {
 		ns, pod string
 		nsOptIn bool
 	}{
-		"not opted in":        {"apps", `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"a","command":["x"]}]}}`, false},
-		"kube-system":         {"kube-system", `{"metadata":{"annotations":{"azexec.io/inject":"true"}},"spec":{"containers":[{"name":"a","command":["x"]}]}}`, true},
-		"own namespace":       {"azexec-system", `{"metadata":{"annotations":{"azexec.io/inject":"true"}},"spec":{"containers":[{"name":"a","command":["x"]}]}}`, false},
-		"opted out of the ns": {"apps", `{"metadata":{"annotations":{"azexec.io/inject":"false"}},"spec":{"containers":[{"name":"a","command":["x"]}]}}`, true},
+		"not opted in":  {"apps", `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"a","command":["x"]}]}}`, false},
+		"kube-system":   {"kube-system", `{"metadata":{"annotations":{"azexec.io/inject":"true"}},"spec":{"containers":[{"name":"a","command":["x"]}]}}`, true},
+		"own namespace": {"azexec-system", `{"metadata":{"annotations":{"azexec.io/inject":"true"}},"spec":{"containers":[{"name":"a","command":["x"]}]}}`, false},
+		// The pod's own metadata.namespace is its author's word, not the
+		// API server's: it never stands in for the request's.
+		"no request namespace": {"", `{"metadata":{"namespace":"apps","annotations":{"azexec.io/inject":"true"}},"spec":{"containers":[{"name":"a","command":["x"]}]}}`, false},
+		"opted out of the ns":  {"apps", `{"metadata":{"annotations":{"azexec.io/inject":"false"}},"spec":{"containers":[{"name":"a","command":["x"]}]}}`, true},
 		"already wrapped": {"apps", `{"metadata":{"annotations":{"azexec.io/inject":"true"}},"spec":{"volumes":[{"name":"azexec-bin"}],
 			"initContainers":[{"name":"azexec-install"}],"containers":[{"name":"a","command":["/azexec-bin/azexec","--","x"],"volumeMounts":[{"name":"azexec-bin","mountPath":"/azexec-bin"}]}]}}`, false},
 	} {
