@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -38,6 +39,7 @@ const watchTimeout = 3 * time.Minute
 // "hup PID FILE" on SIGHUP; it prints "value VALUE" on stdout (for the
 // masking test); it exits 0 on SIGTERM and 7 on SIGUSR1.
 const startsScript = `trap 'echo "hup $$ ${CONF:+$(cat "$CONF")}" >> "$LOG"' HUP; trap 'exit 0' TERM; trap 'exit 7' USR1; ` +
+	`if [ -n "${PROBE_WRITE-}" ] && (printf x >> "$CONF") 2>/dev/null; then echo "writable $$" >> "$LOG"; fi; ` +
 	`echo "start $$ $WATCHED ${CONF:+$(cat "$CONF")}" >> "$LOG"; echo "value $WATCHED"; while :; do sleep 0.05; done`
 
 // watchRun is one azexec --watch running in the background.
@@ -241,7 +243,9 @@ func checkLogClean(t *testing.T, f *fake, stderr string, values []string) {
 func TestWatchRestartsOnRotation(t *testing.T) {
 	t.Parallel()
 	sc := newWatchScenario(t)
-	r := startWatch(t, sc.env, "--watch=30s", "--file", sc.conf(t), "--log-level", "trace")
+	// PROBE_WRITE: each process tries to append to its --file, which is
+	// sealed: a restart gets new sealed files, not the old ones rewritten.
+	r := startWatch(t, append(slices.Clone(sc.env), "PROBE_WRITE=1"), "--watch=30s", "--file", sc.conf(t), "--log-level", "trace")
 	first := r.starts(1)
 	if !strings.HasSuffix(first[0], " "+sc.current+" "+sc.current) {
 		t.Fatalf("COMMAND did not get the secret's value at start, in its variable and its --file")
@@ -263,6 +267,9 @@ func TestWatchRestartsOnRotation(t *testing.T) {
 	}
 	if n := len(r.lines("start ")); n != 2 {
 		t.Errorf("COMMAND started %d times, want 2: a command that exits by itself is not restarted", n)
+	}
+	if n := len(r.lines("writable ")); n != 0 {
+		t.Errorf("%d processes could write to their --file: under --watch it must stay sealed", n)
 	}
 	checkLogClean(t, sc.f, r.stderr.String(), sc.values)
 }

@@ -67,10 +67,12 @@ func wrapCommand(ctx context.Context, io streams, g globalOptions, command []str
 		return err
 	}
 	defer h.close()
-	// Files stay unsealed under --watch, which rewrites them in place.
-	if err := files.handOver(s, h, !w.on); err != nil {
+	// Files stay unsealed only under --watch-reload, which rewrites them in
+	// place; a restart gets new sealed files (childFiles.renew).
+	if err := files.handOver(s, h, w.reload == nil); err != nil {
 		return err
 	}
+	defer files.close()
 	subscriptionForOtherModes(s, g, h.mode)
 	masker := maskRun(s, g, refs) // nil unless masking (outputmask.go)
 	// --watch stays COMMAND's parent, and so does masking.

@@ -142,6 +142,9 @@ type fileFlag struct {
 	variable string
 	tpl      *template.Template
 	live     *inject.LiveFile
+	// idx is the file's place in COMMAND's ExtraFiles, -1 when it is on
+	// disk (no memfd) and COMMAND finds it by path.
+	idx int
 }
 
 // childFiles are the --file flags of one run.
@@ -219,7 +222,7 @@ func (fs childFiles) handOver(s *session, h *handover, seal bool) error {
 				return err
 			}
 		}
-		f.live = lf
+		f.live, f.idx = lf, -1
 		origin := inject.Origin{Kind: inject.OriginAzexec}
 		if lf.ChildFile() == nil {
 			h.supervise = true
@@ -228,6 +231,7 @@ func (fs childFiles) handOver(s *session, h *handover, seal bool) error {
 			continue
 		}
 		idx, variable := len(h.files), f.variable
+		f.idx = idx
 		h.files = append(h.files, lf.ChildFile())
 		before := h.afterMode
 		h.afterMode = func(cmd *inject.Command, replace bool) {
@@ -239,6 +243,72 @@ func (fs childFiles) handOver(s *session, h *handover, seal bool) error {
 		s.log.Debug("file rendered in memory", "variable", f.variable, "template", f.tpl.Name(), "sealed", seal)
 	}
 	return nil
+}
+
+// renew renders every file again with v into new sealed in-memory files
+// and puts them in cmd's ExtraFiles at the old ones' places, for a restart
+// (--watch): the old process keeps its files, the new one gets the new
+// ones at the same /dev/fd/N. A file on disk (no memfd) is rewritten in
+// place. All are rendered and created before any is swapped, so a failure
+// changes none. The returned function releases the old files, once the
+// old process has gone.
+func (fs childFiles) renew(v template.Values, cmd *inject.Command) (release func(), err error) {
+	fresh := make([]*inject.LiveFile, len(fs))
+	defer func() {
+		if err != nil {
+			for _, lf := range fresh {
+				if lf != nil {
+					lf.Close()
+				}
+			}
+		}
+	}()
+	contents := make([][]byte, len(fs))
+	for i, f := range fs {
+		if contents[i], err = f.tpl.Render(v); err != nil {
+			return nil, problemsError("cannot render the template", err, envHint)
+		}
+		if f.idx < 0 {
+			continue
+		}
+		if fresh[i], err = inject.NewLiveFile(strings.ToLower(f.variable), contents[i]); err != nil {
+			return nil, err
+		}
+		if fresh[i].ChildFile() == nil { // memfds refused since the start: keep the old way
+			fresh[i].Close()
+			fresh[i] = nil
+			continue
+		}
+		if err = fresh[i].Seal(); err != nil {
+			return nil, err
+		}
+	}
+	var old []*inject.LiveFile
+	for i, f := range fs {
+		if fresh[i] == nil {
+			if err := f.live.Replace(contents[i]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		old = append(old, f.live)
+		f.live = fresh[i]
+		cmd.ExtraFiles[f.idx] = fresh[i].ChildFile()
+	}
+	return func() {
+		for _, lf := range old {
+			lf.Close()
+		}
+	}, nil
+}
+
+// close releases the files current now (those renew made included).
+func (fs childFiles) close() {
+	for _, f := range fs {
+		if f.live != nil {
+			f.live.Close()
+		}
+	}
 }
 
 // rerender renders every file again with v, the values of a new

@@ -204,20 +204,35 @@ func (wt *watcher) apply(ctx context.Context, child *inject.Child, changed []wat
 	if err := wt.announce(env, res); err != nil {
 		return err
 	}
-	// The files first (rendered all before any is rewritten), then the
-	// signal or the restart: COMMAND reads the new content either way.
-	if err := wt.files.rerender(template.Values{Secrets: res.fileSecrets, Env: env}); err != nil {
+	values := template.Values{Secrets: res.fileSecrets, Env: env}
+	if wt.w.reload != nil {
+		// The files first (rendered all before any is rewritten), then the
+		// signal: COMMAND reads the new content in place.
+		if err := wt.files.rerender(values); err != nil {
+			log.Warn("secrets rotated, but the --file files could not be rendered again: COMMAND keeps running with the values it has",
+				"references", names, "error", err.Error())
+			return nil
+		}
+		wt.poll = wt.poller(res)
+		return wt.reload(child, names, env)
+	}
+	// A restart: new sealed files for the new process, at the same
+	// /dev/fd/N; the old process keeps reading its own until it stops.
+	next := wt.cmd
+	next.ExtraFiles = slices.Clone(wt.cmd.ExtraFiles)
+	release, err := wt.files.renew(values, &next)
+	if err != nil {
 		log.Warn("secrets rotated, but the --file files could not be rendered again: COMMAND keeps running with the values it has",
 			"references", names, "error", err.Error())
 		return nil
 	}
 	wt.poll = wt.poller(res)
-	if wt.w.reload != nil {
-		return wt.reload(child, names, env)
-	}
 	wt.env = env
-	wt.cmd.Env = env.Environ()
-	if err := child.Restart(wt.cmd); err != nil {
+	next.Env = env.Environ()
+	wt.cmd = next
+	err = child.Restart(wt.cmd)
+	release()
+	if err != nil {
 		return err
 	}
 	log.Info("COMMAND restarted with the rotated secrets", "command", wt.cmd.Argv[0], "references", names)
